@@ -1,0 +1,30 @@
+"""Entry point the controller runs: `python -m gpu_orchestrate_worker {host,preflight,doctor}`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gpu_orchestrate_worker", description="The Python side of gpu-orchestrate; started by the controller, not by hand.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    host = commands.add_parser("host", help="run one device host")
+    host.add_argument("--config", required=True, help="the host's configuration, as JSON")
+    preflight = commands.add_parser("preflight", help="check packages and the script without importing them")
+    preflight.add_argument("--script")
+    commands.add_parser("doctor", help="report the interpreter, torch, CUDA and packages as JSON")
+    args = parser.parse_args(argv)
+
+    if args.command == "host":
+        from .host import HostConfig, host_main
+
+        return host_main(HostConfig.from_json(args.config))
+    from .environment import doctor, preflight as run_preflight, print_json
+
+    print_json(run_preflight(args.script) if args.command == "preflight" else doctor())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

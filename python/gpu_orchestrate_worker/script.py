@@ -1,0 +1,119 @@
+"""The user's script: imported by path in each replica, checked against the contract.
+
+Required: setup(ctx) -> model, infer(model, batch) -> list of results (same length and order).
+Optional: teardown(model). The script is imported under a private module name, so its
+`if __name__ == "__main__":` block never runs inside a replica.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+REQUIRED = ("setup", "infer")
+OPTIONAL = ("teardown",)
+
+
+class ScriptError(Exception):
+    """The user's script cannot be used: it names the file, the problem and what to do."""
+
+
+@dataclass
+class Context:
+    """What setup(ctx) receives."""
+
+    device: Any  # torch.device: "cuda:0" (the host sees only its own GPU) or "cpu"
+    replica: int  # index of this replica on its device, 0-based
+    device_index: int  # index of the device in the run's device list
+    device_label: str  # as the controller names it: "cuda:2", "cpu:1"
+    options: dict[str, str] = field(default_factory=dict)  # from --opt key=value
+    shared: dict[str, Any] = field(default_factory=dict)  # from load_shared (later)
+
+
+@dataclass
+class UserScript:
+    path: Path
+    setup: Callable[[Context], Any]
+    infer: Callable[[Any, list[Any]], list[Any]]
+    teardown: Callable[[Any], None] | None
+
+
+def check_source(path: Path) -> None:
+    """Cheap checks that need no import: the file exists, parses, and binds setup and infer.
+
+    The controller runs this once before it starts any device, so a typo stops the run at once.
+    """
+    if not path.is_file():
+        raise ScriptError(f"{path}: no such file; pass the path of your Python script to --script")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScriptError(f"{path}: cannot be read ({exc})") from exc
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        text = (exc.text or "").rstrip()
+        raise ScriptError(f"{path}: syntax error at {where}: {exc.msg}" + (f"\n    {text}" if text else "")) from exc
+    bound = _top_level_names(tree)
+    missing = [name for name in REQUIRED if name not in bound]
+    if missing:
+        raise ScriptError(_missing_message(path, missing))
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any(alias.name == "*" for alias in node.names):
+                names.update(REQUIRED)  # a star import may bind them: leave it to the import check
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            # Definitions inside `if torch.cuda.is_available():` or `try:` count as bound.
+            names.update(_top_level_names(ast.Module(body=list(ast.iter_child_nodes(node)), type_ignores=[])))
+    return names
+
+
+def _missing_message(path: Path, missing: list[str]) -> str:
+    signatures = {"setup": "def setup(ctx): ...  # returns your model", "infer": "def infer(model, batch): ...  # returns one result per item"}
+    lines = [f"{path}: the script does not define {' and '.join(missing)}; gpu-orchestrate needs:"]
+    lines += [f"    {signatures[name]}" for name in missing]
+    return "\n".join(lines)
+
+
+def load(path: Path) -> UserScript:
+    """Import the script by path (never by pickling functions) and check the contract."""
+    check_source(path)
+    module_name = f"gpu_orchestrate_user_script_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ScriptError(f"{path}: Python cannot import this file; give a .py file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    # Imports next to the script (helpers of the user's own) resolve as they do when it runs alone.
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:
+        del sys.modules[module_name]
+        raise ScriptError(f"{path}: importing the script raised {type(exc).__name__}: {exc}") from exc
+    return _bind(path, module)
+
+
+def _bind(path: Path, module: ModuleType) -> UserScript:
+    missing = [name for name in REQUIRED if not callable(getattr(module, name, None))]
+    if missing:
+        raise ScriptError(_missing_message(path, missing))
+    teardown = getattr(module, "teardown", None)
+    return UserScript(path=path, setup=module.setup, infer=module.infer, teardown=teardown if callable(teardown) else None)

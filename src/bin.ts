@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/** The command's entry: one top-level catch that maps named errors to exit codes. */
+import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
+import { buildCli } from './cli.js';
+import { systemDiscovery } from './devices/nvidia-smi.js';
+import { formatDoctor } from './doctor.js';
+import { ExitCode, GpuOrchestrateError } from './errors.js';
+import { buildRunConfig } from './options/config.js';
+import { run } from './run.js';
+import { doctor } from './workers/python.js';
+
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = buildCli(packageJson.version, {
+    async run(raw) {
+      const config = buildRunConfig(raw);
+      exitCode = await run(config, {
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        isTTY: Boolean(process.stderr.isTTY),
+      });
+    },
+    async doctor(options) {
+      const report = await doctor(options.python ?? 'python3');
+      process.stdout.write(formatDoctor(report, systemDiscovery()));
+    },
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof GpuOrchestrateError) {
+      process.stderr.write(`gpu-orchestrate: ${error.message}\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+  return exitCode;
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`gpu-orchestrate: internal error: ${(error as Error).stack ?? String(error)}\nPlease report it with the command you ran.\n`);
+    process.exitCode = 70;
+  },
+);

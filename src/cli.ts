@@ -1,0 +1,64 @@
+/** Commander definitions only: what the command line accepts and how --help teaches it. */
+import { Command, Option } from 'commander';
+import { DEFAULTS, type RawOptions } from './options/config.js';
+
+export interface CliHandlers {
+  run(options: RawOptions): Promise<void>;
+  doctor(options: { python?: string }): Promise<void>;
+}
+
+const EXAMPLES = `
+Examples:
+  # every PNG under images/, on every GPU, two model replicas per GPU
+  $ gpu-orchestrate --script detect.py --inputs 'images/**/*.png' --output results.jsonl --workers-per-gpu 2
+
+  # a JSONL file of items on GPUs 0 and 2, with an option for the script
+  $ gpu-orchestrate --script match.py --inputs pairs.jsonl --output matches.jsonl --gpus 0,2 --opt threshold=0.2
+
+  # try it on the CPU, first the plan, then the first 100 items
+  $ gpu-orchestrate --script detect.py --inputs images/ --output out.jsonl --gpus cpu:2 --dry-run
+  $ gpu-orchestrate --script detect.py --inputs images/ --output out.jsonl --gpus cpu:2 --limit 100
+
+  # check the Python environment
+  $ gpu-orchestrate doctor
+
+The script defines setup(ctx) -> model and infer(model, batch) -> one result per item.
+Each output line: {"id", "input", "ok", "result" | "error", "device", "replica", "attempts", "duration"}.
+
+Exit codes: 0 every item succeeded; 1 some items failed (see their lines); 2 bad command line or
+inputs; 3 the script or Python environment cannot run (nothing ran); 4 every device was lost;
+130 interrupted.`;
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function buildCli(version: string, handlers: CliHandlers): Command {
+  const program = new Command('gpu-orchestrate')
+    .description('Run a single-GPU PyTorch inference script over many inputs on every GPU of this machine:\ndynamic sharding, one or more model replicas per GPU, live progress, one JSONL output.')
+    .version(version, '-V, --version')
+    .option('--script <path>', 'your Python script, defining setup(ctx) and infer(model, batch) (required)')
+    .option('--inputs <spec>', "the items: a glob ('images/**/*.png'), a folder, a text file of paths, a .jsonl file of JSON values, or - for standard input (required)")
+    .option('--output <file>', 'the JSONL result file, one line per item; arrays go to the .arrays file beside it (required)')
+    .option('--gpus <list>', 'all (CUDA_VISIBLE_DEVICES, else nvidia-smi, else one CPU device), GPU indices such as 0,2, or cpu:N', DEFAULTS.gpus)
+    .option('--workers-per-gpu <n>', 'model replicas per device', String(DEFAULTS.workersPerGpu))
+    .option('--batch-size <n>', 'items per infer() call', String(DEFAULTS.batchSize))
+    .option('--prefetch <n>', 'batches a replica holds at once: one running, the rest waiting', String(DEFAULTS.prefetch))
+    .addOption(new Option('--python <path>', 'the Python interpreter with torch, pyzmq, msgpack and numpy').env('GPU_ORCHESTRATE_PYTHON').default(DEFAULTS.python))
+    .option('--opt <key=value>', 'an option for the script, in ctx.options (repeatable)', collect)
+    .option('--limit <n>', 'run only the first n items')
+    .option('--dry-run', 'print the devices, replicas and item count, start nothing')
+    .option('--quiet', 'no progress and no summary; errors only')
+    .option('--verbose', "show the script's own output and full tracebacks")
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run gpu-orchestrate --help for usage)')
+    .action(async (options: RawOptions) => handlers.run(options));
+
+  program
+    .command('doctor')
+    .description('print the Python interpreter, torch and CUDA versions, the GPUs found and each package')
+    .addOption(new Option('--python <path>', 'the Python interpreter to check').env('GPU_ORCHESTRATE_PYTHON').default(DEFAULTS.python))
+    .action(async (options: { python?: string }) => handlers.doctor(options));
+
+  return program;
+}

@@ -1,0 +1,50 @@
+/**
+ * Decoded results -> JSON text, losslessly:
+ *   arrays (NdArray)   -> {"__ndarray__": {dtype, shape, file, offset}}, bytes in the .arrays file
+ *   bytes (Uint8Array) -> {"__bytes__": base64}
+ *   64-bit integers beyond 2^53 (BigInt) -> written as exact integer literals
+ * JSON has no NaN or Infinity: those floats become null (JSON.stringify's rule).
+ */
+import { randomBytes } from 'node:crypto';
+import { NdArray } from '../transport/codec.js';
+
+export interface ArrayRef {
+  dtype: string;
+  shape: readonly number[];
+  file: string;
+  offset: number;
+}
+
+export type ArrayWriter = (array: NdArray) => ArrayRef;
+
+// BigInts pass through JSON.stringify as marked strings, and the marks are then removed. The
+// mark holds a per-process nonce, so no string of the user's can look like one.
+const BIGINT_MARK = `\u0000bigint-${randomBytes(6).toString('hex')}:`;
+const BIGINT_PATTERN = new RegExp(`"${JSON.stringify(BIGINT_MARK).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g');
+
+function toPlain(value: unknown, writeArray: ArrayWriter, state: { bigint: boolean }): unknown {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'bigint') {
+      state.bigint = true;
+      return `${BIGINT_MARK}${value.toString()}`;
+    }
+    return value;
+  }
+  if (value instanceof NdArray) return { __ndarray__: writeArray(value) };
+  if (value instanceof Uint8Array) return { __bytes__: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (Array.isArray(value)) return value.map((entry) => toPlain(entry, writeArray, state));
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [key, entry] of value) out[String(key)] = toPlain(entry, writeArray, state);
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = toPlain((value as Record<string, unknown>)[key], writeArray, state);
+  return out;
+}
+
+export function toJsonLine(record: Record<string, unknown>, writeArray: ArrayWriter): string {
+  const state = { bigint: false };
+  const text = JSON.stringify(toPlain(record, writeArray, state));
+  return state.bigint ? text.replace(BIGINT_PATTERN, '$1') : text;
+}

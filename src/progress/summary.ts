@@ -1,0 +1,21 @@
+/** The end-of-run summary: a table per device, the totals and the wall time. */
+import { formatDuration, formatRate, type RunStats } from './stats.js';
+
+export function summaryTable(stats: RunStats, now: number): string {
+  const header = ['device', 'replicas', 'items', 'failed', 'items/s', 'batch'];
+  const rows = stats.devices.map((device) => [
+    device.label,
+    String(device.replicas),
+    String(device.done),
+    String(device.failed),
+    formatRate(device.rate(now)),
+    String(device.batchSize),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const format = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+  const wall = (now - stats.startedAt) / 1000;
+  const lines = [format(header), ...rows.map(format)];
+  const notes = stats.devices.filter((device) => device.note).map((device) => `${device.label}: ${device.note}`);
+  lines.push('', `${stats.done} items in ${formatDuration(wall)} (${formatRate(wall > 0 ? stats.done / wall : 0)} items/s overall), ${stats.failed} failed`, ...notes);
+  return lines.join('\n');
+}

@@ -1,0 +1,114 @@
+/**
+ * Live progress on stderr (stdout stays free for what a command prints as its answer):
+ * - a terminal: listr2, one row per device and an overall row, redrawn in place;
+ * - not a terminal (a log file, CI): one compact line every few seconds;
+ * - --quiet: nothing.
+ */
+import { Listr, ProcessOutput } from 'listr2';
+import { deviceLine, overallLine, type RunStats } from './stats.js';
+
+export interface ProgressView {
+  start(): void;
+  /** Print a message above the live rows (warnings, worker errors). */
+  log(message: string): void;
+  stop(): Promise<void>;
+}
+
+const REDRAW_MS = 200;
+export const LINE_INTERVAL_MS = 5_000;
+
+export function chooseView(stats: RunStats, options: { quiet: boolean; tty: boolean }): ProgressView {
+  if (options.quiet) return new QuietView();
+  return options.tty ? new ListrView(stats) : new LineView(stats);
+}
+
+class QuietView implements ProgressView {
+  start(): void {}
+  log(): void {}
+  async stop(): Promise<void> {}
+}
+
+export class LineView implements ProgressView {
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly stats: RunStats,
+    private readonly write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+    private readonly intervalMs = LINE_INTERVAL_MS,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.print(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  private print(): void {
+    const now = Date.now();
+    const devices = this.stats.devices.map((device) => `${device.label} ${device.done}${device.failed ? `(${device.failed} failed)` : ''} ${device.state}`);
+    this.write(`[gpu-orchestrate] ${overallLine(this.stats, now)} | ${devices.join(', ')}`);
+  }
+
+  log(message: string): void {
+    this.write(message);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+class ListrView implements ProgressView {
+  private finish: (() => void) | undefined;
+  private running: Promise<unknown> | undefined;
+  private readonly pendingLogs: string[] = [];
+
+  constructor(private readonly stats: RunStats) {}
+
+  start(): void {
+    const stopped = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
+    const rows = [
+      ...this.stats.devices.map((device) => ({
+        title: device.label,
+        task: async (_: unknown, task: { title: string }) => {
+          const timer = setInterval(() => {
+            task.title = deviceLine(device, Date.now());
+          }, REDRAW_MS);
+          await stopped;
+          clearInterval(timer);
+          task.title = deviceLine(device, Date.now());
+        },
+      })),
+      {
+        title: 'overall',
+        task: async (_: unknown, task: { title: string; output: string }) => {
+          const timer = setInterval(() => {
+            task.title = overallLine(this.stats, Date.now());
+            const message = this.pendingLogs.shift();
+            if (message) task.output = message;
+          }, REDRAW_MS);
+          await stopped;
+          clearInterval(timer);
+          task.title = overallLine(this.stats, Date.now());
+        },
+      },
+    ];
+    const list = new Listr(rows, {
+      concurrent: true,
+      exitOnError: false,
+      registerSignalListeners: false,
+      rendererOptions: { processOutput: new ProcessOutput(process.stderr, process.stderr), collapseSubtasks: false, bottomBar: 5 },
+    } as never);
+    this.running = list.run().catch(() => undefined);
+  }
+
+  log(message: string): void {
+    this.pendingLogs.push(message);
+  }
+
+  async stop(): Promise<void> {
+    this.finish?.();
+    await this.running;
+    for (const message of this.pendingLogs.splice(0)) process.stderr.write(`${message}\n`);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Message shapes on the wire, defined once for the TypeScript side.
+ * The Python twin is python/gpu_orchestrate_worker/protocol.py; the cross-language test checks
+ * that both agree. Everything the controller receives is validated here before it is used.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+const errorInfo = z.object({ type: z.string(), message: z.string(), traceback: z.string() });
+export type ErrorInfo = z.infer<typeof errorInfo>;
+
+const outcome = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown(), seconds: z.number() }),
+  z.object({ ok: z.literal(false), error: errorInfo, seconds: z.number() }),
+]);
+export type Outcome = z.infer<typeof outcome>;
+
+const replicaRef = { v: z.literal(PROTOCOL_VERSION), device: z.number().int().nonnegative(), replica: z.number().int().nonnegative() };
+
+export const eventSchema = z.discriminatedUnion('kind', [
+  z.object({ ...replicaRef, kind: z.literal('ready'), pid: z.number().int() }),
+  z.object({ ...replicaRef, kind: z.literal('result'), batch: z.number().int().nonnegative(), outcomes: z.array(outcome) }),
+  z.object({ ...replicaRef, kind: z.literal('script_error'), pid: z.number().int(), error: errorInfo }),
+  z.object({ ...replicaRef, kind: z.literal('setup_error'), pid: z.number().int(), error: errorInfo }),
+  z.object({ ...replicaRef, kind: z.literal('replica_exit'), pid: z.number().int(), exitcode: z.number().int().nullable() }),
+]);
+export type WorkerEvent = z.infer<typeof eventSchema>;
+
+/** Limits what one event may weigh: a foreign sender cannot make the controller buffer gigabytes. */
+export const MAX_EVENT_BYTES = 1 << 30;
+
+export type TaskMessage =
+  | { v: typeof PROTOCOL_VERSION; kind: 'batch'; batch: number; inputs: unknown[] }
+  | { v: typeof PROTOCOL_VERSION; kind: 'stop' };
+
+export function batchMessage(batch: number, inputs: unknown[]): TaskMessage {
+  return { v: PROTOCOL_VERSION, kind: 'batch', batch, inputs };
+}
+
+export const stopMessage: TaskMessage = { v: PROTOCOL_VERSION, kind: 'stop' };
+
+export type ParsedEvent = { ok: true; event: WorkerEvent } | { ok: false; reason: string };
+
+/** Validate a decoded event; never throws, so a malformed message cannot stop the run. */
+export function parseEvent(value: unknown): ParsedEvent {
+  const parsed = eventSchema.safeParse(value);
+  if (parsed.success) return { ok: true, event: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length ? ` at ${issue.path.join('.')}` : '';
+  return { ok: false, reason: `${issue?.message ?? 'invalid'}${where}` };
+}
