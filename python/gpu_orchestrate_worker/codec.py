@@ -49,8 +49,12 @@ def _ndarray_payload(array: np.ndarray) -> bytes:
         )
     if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and sys.byteorder == "big"):
         array = array.astype(array.dtype.newbyteorder("<"))
-    data = np.ascontiguousarray(array)
-    return msgpack.packb([array.dtype.name, list(array.shape), memoryview(data).cast("B")])
+    return msgpack.packb([array.dtype.name, list(array.shape), _raw_bytes(array)])
+
+
+def _raw_bytes(array: np.ndarray) -> memoryview:
+    # A flat byte view of the C-ordered data: no copy when the array is already contiguous.
+    return memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
 
 
 def _tensor_payload(tensor: Any) -> bytes:
@@ -61,7 +65,7 @@ def _tensor_payload(tensor: Any) -> bytes:
         tensor = tensor.cpu()
     if tensor.dtype == torch.bfloat16:
         raw = tensor.contiguous().view(torch.int16).numpy()
-        return msgpack.packb(["bfloat16", list(tensor.shape), memoryview(raw).cast("B")])
+        return msgpack.packb(["bfloat16", list(tensor.shape), _raw_bytes(raw)])
     return _ndarray_payload(tensor.numpy())
 
 

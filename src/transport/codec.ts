@@ -37,21 +37,7 @@ function isDtype(value: unknown): value is Dtype {
   return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
 }
 
-addExtension({
-  Class: NdArray,
-  type: NDARRAY_EXT,
-  write(array: NdArray) {
-    return [array.dtype, array.shape, array.data];
-  },
-  read(payload: unknown) {
-    if (!Array.isArray(payload) || payload.length !== 3) throw new TypeError('array extension: expected [dtype, shape, bytes]');
-    const [dtype, shape, data] = payload as unknown[];
-    if (!isDtype(dtype)) throw new TypeError(`array extension: unknown dtype ${JSON.stringify(dtype)}`);
-    if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) throw new TypeError('array extension: bad shape');
-    if (!(data instanceof Uint8Array)) throw new TypeError('array extension: data is not bytes');
-    return new NdArray(dtype, shape as number[], data);
-  },
-});
+
 
 // Plain maps both ways (no msgpackr records, which Python could not read); 64-bit integers come
 // back as numbers when exact and as BigInt otherwise, so nothing is rounded.
@@ -60,8 +46,54 @@ const int64AsType = 'auto' as unknown as 'bigint';
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType, useBigIntExtension: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType });
 
+// pack/unpack (not msgpackr's write/read, whose inline layout only msgpackr reads): the
+// extension's payload is a standalone msgpack document, as Python's ext_hook expects.
+addExtension({
+  Class: NdArray,
+  type: NDARRAY_EXT,
+  pack(array: NdArray) {
+    return packr.pack([array.dtype, array.shape, array.data]);
+  },
+  unpack(payload: Uint8Array) {
+    const triple = unpackr.unpack(payload) as unknown;
+    if (!Array.isArray(triple) || triple.length !== 3) throw new TypeError('array extension: expected [dtype, shape, bytes]');
+    const [dtype, shape, data] = triple as unknown[];
+    if (!isDtype(dtype)) throw new TypeError(`array extension: unknown dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) throw new TypeError('array extension: bad shape');
+    if (!(data instanceof Uint8Array)) throw new TypeError('array extension: data is not bytes');
+    return new NdArray(dtype, shape as number[], data);
+  },
+});
+
+/**
+ * msgpackr writes whole numbers beyond 32 bits as float64, so Python would receive 5000000000.0
+ * for an item's 5000000000. Such integers are turned into BigInt (packed as int64/uint64) first;
+ * values that hold none are packed as they are, without a copy.
+ */
+function widenIntegers(value: unknown): unknown {
+  if (typeof value === 'number') {
+    return Number.isInteger(value) && (value > 0xffffffff || value < -0x80000000) && Number.isSafeInteger(value) ? BigInt(value) : value;
+  }
+  if (value === null || typeof value !== 'object' || value instanceof NdArray || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i += 1) {
+      const widened = widenIntegers(value[i]);
+      if (widened !== value[i]) (copy ??= value.slice())[i] = widened;
+    }
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const entry = (value as Record<string, unknown>)[key];
+    const widened = widenIntegers(entry);
+    if (widened !== entry) (copy ??= { ...(value as Record<string, unknown>) })[key] = widened;
+  }
+  return copy ?? value;
+}
+
 export function encode(value: unknown): Buffer {
-  return packr.pack(value);
+  return packr.pack(widenIntegers(value));
 }
 
 export function decode(data: Uint8Array): unknown {

@@ -2,13 +2,23 @@
  * The Python interpreter that runs the device hosts: where our bundled package lives, and the
  * checks made before any device starts (preflight) or on demand (doctor).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { SetupError } from '../errors.js';
 
-/** python/ in the package: dist/src/workers -> ../../../python. */
-export const PYTHON_PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../python');
+/** python/ in the package: the nearest folder up from this file that holds our Python package
+ * (dist/src/workers when built, src/workers when tests run from source). */
+export const PYTHON_PACKAGE_ROOT = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'python', 'gpu_orchestrate_worker'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`the bundled python/gpu_orchestrate_worker was not found above ${fileURLToPath(import.meta.url)}; reinstall gpu-orchestrate`);
+    dir = parent;
+  }
+  return path.join(dir, 'python');
+})();
 
 export function pythonEnv(extra: Record<string, string> = {}): Record<string, string> {
   const existing = process.env.PYTHONPATH;

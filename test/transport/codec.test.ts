@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { NdArray, decode, encode } from '../../src/transport/codec.js';
+import { PROTOCOL_VERSION, batchMessage, parseEvent } from '../../src/transport/messages.js';
+
+describe('codec', () => {
+  it('round-trips maps, unicode, bytes and 64-bit integers', () => {
+    const value = { text: 'héllo 日本 🚀', nested: { list: [1, null, true] }, bytes: new Uint8Array([0, 1, 255]), big: 2n ** 63n - 1n, small: -(2n ** 63n), safe: 2 ** 53 - 1 };
+    const back = decode(encode(value)) as typeof value;
+    expect(back.text).toBe(value.text);
+    expect(back.nested).toEqual(value.nested);
+    expect(Array.from(back.bytes)).toEqual([0, 1, 255]);
+    expect(back.big).toBe(2n ** 63n - 1n);
+    expect(back.small).toBe(-(2n ** 63n));
+    expect(back.safe).toBe(2 ** 53 - 1); // a number when exact
+  });
+
+  it('keeps whole numbers beyond 32 bits integers on the wire (msgpackr alone writes them as floats)', () => {
+    const bytes = encode({ n: 5_000_000_000 });
+    expect(bytes.includes(0xcb)).toBe(false); // no float64 marker
+    expect(decode(bytes)).toEqual({ n: 5_000_000_000 });
+    expect(decode(encode([1.5, 2 ** 40 + 0.5]))).toEqual([1.5, 2 ** 40 + 0.5]);
+  });
+
+  it('round-trips arrays with dtype, shape and bytes', () => {
+    const array = new NdArray('int16', [2, 2], new Uint8Array(new Int16Array([1, -2, 300, -32768]).buffer));
+    const back = decode(encode({ a: array })) as { a: NdArray };
+    expect(back.a).toBeInstanceOf(NdArray);
+    expect(back.a.dtype).toBe('int16');
+    expect(back.a.shape).toEqual([2, 2]);
+    expect(Array.from(new Int16Array(new Uint8Array(back.a.data).buffer))).toEqual([1, -2, 300, -32768]);
+  });
+
+  it('refuses an array whose bytes do not fit its shape', () => {
+    expect(() => new NdArray('float32', [3], new Uint8Array(8))).toThrow(/needs 12 bytes, got 8/);
+  });
+});
+
+describe('parseEvent', () => {
+  it('accepts the shapes the Python side sends', () => {
+    const result = { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 1, batch: 3, outcomes: [{ ok: true, result: [1], seconds: 0.1 }, { ok: false, error: { type: 'E', message: 'm', traceback: 't' }, seconds: 0.2 }] };
+    expect(parseEvent(result)).toMatchObject({ ok: true, event: { kind: 'result', batch: 3 } });
+    expect(parseEvent({ v: 1, kind: 'ready', device: 0, replica: 0, pid: 42 }).ok).toBe(true);
+    expect(parseEvent({ v: 1, kind: 'replica_exit', device: 0, replica: 0, pid: 42, exitcode: null }).ok).toBe(true);
+  });
+
+  it.each([
+    ['a string', 'hello'],
+    ['a foreign version', { v: 99, kind: 'ready', device: 0, replica: 0, pid: 1 }],
+    ['an unknown kind', { v: 1, kind: 'launch_missiles', device: 0, replica: 0 }],
+    ['a result without outcomes', { v: 1, kind: 'result', device: 0, replica: 0, batch: 1 }],
+    ['a negative device', { v: 1, kind: 'ready', device: -1, replica: 0, pid: 1 }],
+  ])('rejects %s with a reason, without throwing', (_, value) => {
+    const parsed = parseEvent(value);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.reason.length).toBeGreaterThan(0);
+  });
+
+  it('builds task messages with the protocol version', () => {
+    expect(batchMessage(7, ['a'])).toEqual({ v: PROTOCOL_VERSION, kind: 'batch', batch: 7, inputs: ['a'] });
+  });
+});
