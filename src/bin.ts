@@ -20,7 +20,8 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await run(config, {
         stdout: (text) => process.stdout.write(text),
         stderr: (text) => process.stderr.write(text),
-        isTTY: Boolean(process.stderr.isTTY),
+        // A terminal that reports no width (some pseudo-terminals) gets the line view: rows need a width.
+        isTTY: Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0,
       });
     },
     async doctor(options) {

@@ -129,6 +129,8 @@ class Run {
       this.view.start();
       this.startHosts(this.transport);
       await this.loop(this.transport);
+      const finishedAt = Date.now(); // rates end with the last result, not with the processes' exit
+      for (const stats of this.stats.devices) stats.finishedAt = finishedAt;
     } finally {
       await this.shutdown();
       process.off('SIGINT', onSignal);

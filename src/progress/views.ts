@@ -53,6 +53,7 @@ export class LineView implements ProgressView {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.print(); // the last state, so a log always ends with the final counts
   }
 }
 

@@ -1,0 +1,226 @@
+/** The real CLI on CPU devices, end to end: what a user runs and what they would check. */
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { Push } from 'zeromq';
+import { describe, expect, it } from 'vitest';
+import { pythonEnv } from '../../src/workers/python.js';
+import { fixture, jsonlItems, readOutput, runCli, scratchDir, survivors } from '../helpers/cli.js';
+
+function expectNoSurvivors(marker: string): void {
+  expect(survivors(marker), 'host or replica processes outlived the run').toEqual([]);
+}
+
+describe('a run on cpu:2 with two replicas per device', () => {
+  it('1000 items give 1000 lines, each id once, with work done by all four replicas', async () => {
+    const dir = scratchDir();
+    const inputs = path.join(dir, 'items.jsonl');
+    writeFileSync(inputs, jsonlItems(1000));
+    const output = path.join(dir, 'out.jsonl');
+    const result = await runCli(['--script', fixture('echo.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2', '--batch-size', '8', '--opt', 'delay=0.004']);
+    expect(result.stderr).not.toMatch(/warning|error/i);
+    expect(result.exitCode).toBe(0);
+    const lines = readOutput(output);
+    expect(lines).toHaveLength(1000);
+    expect(new Set(lines.map((line) => line.id)).size).toBe(1000);
+    for (const line of lines) {
+      expect(line.ok).toBe(true);
+      expect((line.result as { echo: unknown }).echo).toEqual(line.input);
+      expect(line.input).toEqual({ id: line.id, value: Number(line.id.slice(5)) });
+    }
+    const replicas = new Set(lines.map((line) => `${line.device}/${line.replica}`));
+    expect([...replicas].sort()).toEqual(['cpu:0/0', 'cpu:0/1', 'cpu:1/0', 'cpu:1/1']);
+    expect(new Set(lines.map((line) => (line.result as { pid: number }).pid)).size).toBe(4);
+    expect(result.stderr).toMatch(/device\s+replicas\s+items\s+failed\s+items\/s/); // the summary table
+    expectNoSurvivors(result.marker);
+  });
+
+  it('runs a real torch model; its outputs equal a direct call of the same model, arrays included', async () => {
+    const dir = scratchDir();
+    const inputs = path.join(dir, 'seeds.jsonl');
+    writeFileSync(inputs, jsonlItems(40, (index) => ({ id: `img-${index}`, seed: index })));
+    const output = path.join(dir, 'cnn.jsonl');
+    const result = await runCli(['--script', fixture('tiny_cnn.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2', '--batch-size', '4']);
+    expect(result.exitCode).toBe(0);
+    const lines = readOutput(output);
+    expect(lines).toHaveLength(40);
+    expect(lines[0]?.result).toMatchObject({ logits: { __ndarray__: { dtype: 'float32', shape: [10], file: 'cnn.arrays' } } });
+    // Read the output back as the README shows and compare with the model run directly.
+    const check = `
+import importlib.util, sys, numpy as np, torch
+from gpu_orchestrate_worker import read_output
+spec = importlib.util.spec_from_file_location("cnn", sys.argv[1]); cnn = importlib.util.module_from_spec(spec); spec.loader.exec_module(cnn)
+class Ctx: device = torch.device("cpu"); options = {}
+model = cnn.setup(Ctx())
+lines = list(read_output(sys.argv[2]))
+expected = cnn.infer(model, [line["input"] for line in lines])
+for line, want in zip(lines, expected):
+    assert line["result"]["class"] == want["class"], line["id"]
+    assert line["result"]["logits"].dtype == np.float32 and line["result"]["logits"].shape == (10,)
+    np.testing.assert_allclose(line["result"]["logits"], want["logits"].numpy(), rtol=1e-5, atol=1e-6)
+print(len(lines), "checked")
+`;
+    const verify = await execa('python3', ['-c', check, fixture('tiny_cnn.py'), output], { env: pythonEnv(), reject: false });
+    expect(verify.stderr).toBe('');
+    expect(verify.stdout.trim()).toBe('40 checked');
+    expectNoSurvivors(result.marker);
+  });
+
+  it('items whose infer raises fail alone, with the error and traceback; the rest succeed; exit code 1', async () => {
+    const dir = scratchDir();
+    const inputs = path.join(dir, 'items.jsonl');
+    writeFileSync(inputs, jsonlItems(30));
+    const output = path.join(dir, 'out.jsonl');
+    const result = await runCli(['--script', fixture('fails_some.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2', '--batch-size', '8']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/5 item\(s\) failed/);
+    const lines = readOutput(output);
+    expect(lines).toHaveLength(30);
+    const failed = lines.filter((line) => !line.ok).map((line) => line.id).sort();
+    expect(failed).toEqual(['item-0', 'item-14', 'item-21', 'item-28', 'item-7']);
+    for (const line of lines) {
+      const value = (line.input as { value: number }).value;
+      if (line.ok) expect(line.result).toBe(value * 2);
+      else {
+        expect(line.error?.type).toBe('ValueError');
+        expect(line.error?.message).toBe(`cannot decode item ${line.id}`);
+        expect(line.error?.traceback).toMatch(/Traceback[\s\S]*fails_some\.py[\s\S]*ValueError/);
+      }
+    }
+    expectNoSurvivors(result.marker);
+  });
+
+  it('an empty input writes an empty output and exits 0', async () => {
+    const dir = scratchDir();
+    const inputs = path.join(dir, 'empty.jsonl');
+    writeFileSync(inputs, '');
+    const output = path.join(dir, 'out.jsonl');
+    const result = await runCli(['--script', fixture('echo.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toMatch(/nothing to do/);
+    expect(readFileSync(output, 'utf8')).toBe('');
+  });
+});
+
+describe('a script that cannot run stops the run before any work, with one clear message', () => {
+  async function failingRun(script: string) {
+    const dir = scratchDir();
+    const inputs = path.join(dir, 'items.jsonl');
+    writeFileSync(inputs, jsonlItems(20));
+    const output = path.join(dir, 'out.jsonl');
+    const result = await runCli(['--script', fixture(script), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2']);
+    expectNoSurvivors(result.marker);
+    const lines = existsSync(output) ? readOutput(output) : [];
+    return { ...result, lines };
+  }
+
+  it('a script without infer names the file and the missing function', async () => {
+    const result = await failingRun('missing_infer.py');
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(/missing_infer\.py: the script does not define infer/);
+    expect(result.stderr).toMatch(/def infer\(model, batch\)/);
+    expect(result.lines).toEqual([]);
+  });
+
+  it('a syntax error names the file and the line', async () => {
+    const result = await failingRun('syntax_error.py');
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(/syntax_error\.py: syntax error at line 5/);
+    expect(result.lines).toEqual([]);
+  });
+
+  it('a script that fails to import names the file and the cause', async () => {
+    const result = await failingRun('import_error.py');
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(/import_error\.py: importing the script raised ModuleNotFoundError: No module named 'a_module_that_is_not_installed'/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.lines).toEqual([]);
+  });
+
+  it('setup failing on every replica stops the run with its traceback', async () => {
+    const result = await failingRun('setup_fails.py');
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(/setup\(\) raised RuntimeError: cannot load weights on cpu:/);
+    expect(result.stderr).toMatch(/Traceback/);
+    expect(result.lines).toEqual([]);
+  });
+});
+
+describe('dynamic scheduling', () => {
+  it('a device three times faster does about three quarters of the items, and both finish together', async () => {
+    const dir = scratchDir();
+    const log = path.join(dir, 'batches.log');
+    const inputs = path.join(dir, 'items.jsonl');
+    writeFileSync(inputs, jsonlItems(400));
+    const output = path.join(dir, 'out.jsonl');
+    const result = await runCli(['--script', fixture('slow_device.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--batch-size', '2', '--opt', `log=${log}`]);
+    expect(result.exitCode).toBe(0);
+    const batches = readFileSync(log, 'utf8').trim().split('\n').map((line) => {
+      const [device, start, end, count] = line.split(' ').map(Number);
+      return { device: device as number, start: start as number, end: end as number, count: count as number };
+    });
+    const items = (device: number) => batches.filter((b) => b.device === device).reduce((sum, b) => sum + b.count, 0);
+    expect(items(0) + items(1)).toBe(400);
+    const fastShare = items(1) / 400;
+    const firstStart = (device: number) => Math.min(...batches.filter((b) => b.device === device).map((b) => b.start));
+    const lastEnd = Math.max(...batches.map((b) => b.end));
+    // The ideal makespan T, given when each device started: capacity up to T equals the work.
+    const speed = [1 / 0.03, 1 / 0.01];
+    const starts = [firstStart(0), firstStart(1)];
+    let low = Math.min(...starts);
+    let high = low + 400 * 0.03;
+    for (let i = 0; i < 60; i += 1) {
+      const t = (low + high) / 2;
+      const capacity = starts.reduce((sum, start, d) => sum + Math.max(0, t - start) * (speed[d] as number), 0);
+      if (capacity >= 400) high = t;
+      else low = t;
+    }
+    const ideal = high - Math.min(...starts);
+    const actual = lastEnd - Math.min(...starts);
+    // Shares are exact only when both devices start together; replicas start within ~1 s here.
+    const skew = Math.abs((starts[0] as number) - (starts[1] as number));
+    expect(fastShare).toBeGreaterThan(0.75 - 0.05 - skew * 0.25);
+    expect(fastShare).toBeLessThan(0.75 + 0.05 + skew * 0.25);
+    expect(actual).toBeLessThan(ideal * 1.15 + 0.1);
+    const lastEndOf = (device: number) => Math.max(...batches.filter((b) => b.device === device).map((b) => b.end));
+    expect(Math.abs(lastEndOf(0) - lastEndOf(1))).toBeLessThan(0.03 * 2 * 2 + 0.1); // within one slow batch or so
+  });
+});
+
+describe('the events socket', () => {
+  it('a malformed or foreign message is logged and ignored; the run goes on', async () => {
+    const dir = scratchDir();
+    const tmp = scratchDir('go-tmp-');
+    const inputs = path.join(dir, 'items.jsonl');
+    writeFileSync(inputs, jsonlItems(200));
+    const output = path.join(dir, 'out.jsonl');
+    const running = runCli(['--script', fixture('echo.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--batch-size', '4', '--opt', 'delay=0.02'], { env: { TMPDIR: tmp } });
+    // The controller binds its events socket inside its private run folder under TMPDIR.
+    let endpoint: string | undefined;
+    for (let i = 0; i < 200 && !endpoint; i += 1) {
+      const runDir = readdirSync(tmp).find((name) => name.startsWith('gpu-orchestrate-'));
+      if (runDir && existsSync(path.join(tmp, runDir, 'events'))) endpoint = `ipc://${path.join(tmp, runDir, 'events')}`;
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(endpoint).toBeDefined();
+    const intruder = new Push({ linger: 1000 });
+    intruder.connect(endpoint as string);
+    await intruder.send(Buffer.from('this is not msgpack \xff\xfe'));
+    await intruder.send(Buffer.from([0x81, 0xa1, 0x78, 0x01])); // msgpack {"x": 1}: a foreign shape
+    await intruder.send([Buffer.from('two'), Buffer.from('frames')]);
+    // A result for a batch nobody holds, shaped like the real thing.
+    const { encode } = await import('../../src/transport/codec.js');
+    await intruder.send(encode({ v: 1, kind: 'result', device: 0, replica: 0, batch: 99999, outcomes: [] }));
+    await intruder.send(encode({ v: 1, kind: 'ready', device: 7, replica: 0, pid: 1 }));
+    const result = await running;
+    intruder.close();
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toMatch(/ignored a malformed message on the events socket/);
+    expect(result.stderr).toMatch(/ignored results for batch 99999/);
+    expect(result.stderr).toMatch(/unknown device 7/);
+    const lines = readOutput(output);
+    expect(lines).toHaveLength(200);
+    expect(new Set(lines.map((line) => line.id)).size).toBe(200);
+    expectNoSurvivors(result.marker);
+  });
+});
