@@ -22,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
         stderr: (text) => process.stderr.write(text),
         // A terminal that reports no width (some pseudo-terminals) gets the line view: rows need a width.
         isTTY: Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0,
+        argv: argv.slice(2),
       });
     },
     async doctor(options) {

@@ -19,6 +19,10 @@ Examples:
   $ gpu-orchestrate --script detect.py --inputs images/ --output out.jsonl --gpus cpu:2 --dry-run
   $ gpu-orchestrate --script detect.py --inputs images/ --output out.jsonl --gpus cpu:2 --limit 100
 
+  # continue after Ctrl-C or a crash; then run only the failed items again
+  $ gpu-orchestrate --script detect.py --inputs images/ --output out.jsonl --resume
+  $ gpu-orchestrate --script detect.py --inputs images/ --output out.jsonl --resume --retry-failed
+
   # check the Python environment
   $ gpu-orchestrate doctor
 
@@ -26,8 +30,8 @@ The script defines setup(ctx) -> model and infer(model, batch) -> one result per
 Each output line: {"id", "input", "ok", "result" | "error", "device", "replica", "attempts", "duration"}.
 
 Exit codes: 0 every item succeeded; 1 some items failed (see their lines); 2 bad command line or
-inputs; 3 the script or Python environment cannot run (nothing ran); 4 every device was lost;
-130 interrupted.`;
+inputs; 3 the script or Python environment cannot run (nothing ran); 4 every device was lost
+(what finished is in the output); 130 interrupted (--resume continues).`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -47,6 +51,12 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
     .addOption(new Option('--python <path>', 'the Python interpreter with torch, pyzmq, msgpack and numpy').env('GPU_ORCHESTRATE_PYTHON').default(DEFAULTS.python))
     .option('--opt <key=value>', 'an option for the script, in ctx.options (repeatable)', collect)
     .option('--limit <n>', 'run only the first n items')
+    .option('--retries <n>', 'further tries of an item that ran out of memory or timed out', String(DEFAULTS.retries))
+    .option('--timeout <seconds>', 'the most an item may take (a batch: this times its size); a replica past it is killed and restarted')
+    .option('--resume', 'continue an interrupted run: keep the output, run only the items it lacks')
+    .option('--retry-failed', 'with --resume (implied): also run again the items recorded as failed')
+    .option('--overwrite', 'start the output again if it exists')
+    .option('--grace <seconds>', 'after Ctrl-C, how long running batches get to finish', String(DEFAULTS.graceSeconds))
     .option('--dry-run', 'print the devices, replicas and item count, start nothing')
     .option('--quiet', 'no progress and no summary; errors only')
     .option('--verbose', "show the script's own output and full tracebacks")

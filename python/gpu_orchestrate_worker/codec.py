@@ -79,6 +79,12 @@ def _default(value: Any) -> Any:
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor):
         return msgpack.ExtType(NDARRAY_EXT, _tensor_payload(value))
+    if isinstance(value, int):
+        # msgpack hands an int to `default` only when it is beyond its 64-bit range.
+        raise OverflowError(
+            f"the integer {value} does not fit in 64 bits (from -2**63 to 2**64-1); "
+            "return it as a string or a float"
+        )
     raise TypeError(
         f"a {type(value).__name__} cannot be sent as a result: return lists, dicts, strings, "
         "numbers, bools, None, bytes, numpy arrays or tensors"

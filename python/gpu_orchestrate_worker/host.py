@@ -11,8 +11,8 @@ import json
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from typing import Any
 
 from . import codec, protocol
@@ -23,6 +23,10 @@ STOP_GRACE_SECONDS = 5.0
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
+HEARTBEAT_SECONDS = 1.0
+POLL_MILLISECONDS = 100
+
+
 @dataclass
 class HostConfig:
     device_index: int
@@ -31,15 +35,118 @@ class HostConfig:
     replicas: int
     script: str
     events_endpoint: str
+    control_endpoint: str
     task_endpoints: list[str]
     threads_per_replica: int
     controller_pid: int
     options: dict[str, str] = field(default_factory=dict)
+    generations: list[int] = field(default_factory=list)  # per replica: its first generation here
 
     @classmethod
     def from_json(cls, text: str) -> "HostConfig":
         data: dict[str, Any] = json.loads(text)
         return cls(**data)
+
+
+class Host:
+    """Starts replicas when told, reports each exit and a heartbeat; decides nothing itself.
+
+    When to restart a replica, and whether to give up on the device, is the controller's policy
+    (src/scheduler/): the host only carries out `start` commands.
+    """
+
+    def __init__(self, config: HostConfig) -> None:
+        import torch.multiprocessing as mp
+        import zmq
+
+        self.config = config
+        self.spawn = mp.get_context("spawn")
+        self.processes: dict[int, tuple[Any, int]] = {}  # replica -> (process, generation)
+        self.context = zmq.Context()
+        self.events = self.context.socket(zmq.PUSH)
+        self.events.setsockopt(zmq.LINGER, 5000)
+        self.events.connect(config.events_endpoint)
+        self.control = self.context.socket(zmq.PULL)
+        self.control.connect(config.control_endpoint)
+        self.pid = os.getpid()
+
+    def start_replica(self, index: int, generation: int) -> None:
+        previous = self.processes.get(index)
+        if previous is not None and previous[0].is_alive():
+            previous[0].kill()  # a restart of a replica the controller gave up on (timed out)
+            previous[0].join()
+            self.report_exit(index)
+        replica_config = ReplicaConfig(
+            device_index=self.config.device_index,
+            device_label=self.config.device_label,
+            torch_device=self.config.torch_device,
+            replica=index,
+            script=self.config.script,
+            events_endpoint=self.config.events_endpoint,
+            task_endpoint=self.config.task_endpoints[index],
+            threads=self.config.threads_per_replica,
+            parent_pid=self.pid,
+            options=self.config.options,
+            generation=generation,
+        )
+        name = f"{self.config.device_label}/replica-{index}"
+        process = self.spawn.Process(target=replica_main, args=(replica_config,), name=name)
+        process.start()
+        self.processes[index] = (process, generation)
+
+    def report_exit(self, index: int) -> None:
+        process, generation = self.processes.pop(index)
+        message = protocol.replica_exit(self.config.device_index, index, process.pid or -1, process.exitcode, generation)
+        self.events.send(codec.encode(message))
+
+    def kill_all(self) -> None:
+        for process, _ in self.processes.values():
+            if process.is_alive():
+                process.kill()
+
+    def terminate_all(self) -> None:
+        for process, _ in self.processes.values():
+            if process.is_alive():
+                process.terminate()
+        for process, _ in self.processes.values():
+            process.join(STOP_GRACE_SECONDS)
+        self.kill_all()
+
+    def serve(self) -> int:
+        import zmq
+
+        for index in range(self.config.replicas):
+            generations = self.config.generations
+            self.start_replica(index, generations[index] if index < len(generations) else 0)
+        poller = zmq.Poller()
+        poller.register(self.control, zmq.POLLIN)
+        next_heartbeat = 0.0
+        shutdown = False
+        # Serve until told to shut down and every replica has exited. A host whose replicas all
+        # died stays: the controller may start them again after a back-off.
+        while not (shutdown and not self.processes):
+            now = time.monotonic()
+            if now >= next_heartbeat:
+                self.events.send(codec.encode(protocol.heartbeat(self.config.device_index, self.pid)))
+                next_heartbeat = now + HEARTBEAT_SECONDS
+            if poller.poll(POLL_MILLISECONDS):
+                try:
+                    kind, replica, generation = protocol.parse_control(codec.decode(self.control.recv()))
+                except (protocol.ProtocolError, ValueError) as exc:
+                    print(f"gpu-orchestrate host {self.config.device_label}: ignored a bad command: {exc}", file=sys.stderr)
+                else:
+                    if kind == "shutdown":
+                        shutdown = True
+                    elif replica < self.config.replicas:
+                        self.start_replica(replica, generation)
+            for index, (process, _) in list(self.processes.items()):
+                if process.exitcode is not None:
+                    process.join()
+                    self.report_exit(index)
+        self.events.close()
+        self.control.close(linger=0)
+        self.context.term()
+        return 0
 
 
 def host_main(config: HostConfig) -> int:
@@ -48,64 +155,13 @@ def host_main(config: HostConfig) -> int:
         # Spawned replicas inherit this environment: OpenMP/MKL pools sized before torch loads.
         for name in THREAD_VARIABLES:
             os.environ[name] = str(config.threads_per_replica)
-
-    import torch.multiprocessing as mp
-    import zmq
-
-    spawn = mp.get_context("spawn")
-    processes: dict[int, Any] = {}
-
-    def kill_replicas() -> None:
-        for process in processes.values():
-            if process.is_alive():
-                process.kill()
-
-    die_with_parent(config.controller_pid, on_orphaned=kill_replicas)
+    host = Host(config)
+    die_with_parent(config.controller_pid, on_orphaned=host.kill_all)
 
     def stop(signum: int, _frame: Any) -> None:
         # SIGTERM from the controller: ask the replicas to stop, then insist.
-        for process in processes.values():
-            if process.is_alive():
-                process.terminate()
-        for process in processes.values():
-            process.join(STOP_GRACE_SECONDS)
-        kill_replicas()
-        sys.exit(128 + signum)
+        host.terminate_all()
+        os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
-
-    context = zmq.Context()
-    events = context.socket(zmq.PUSH)
-    events.setsockopt(zmq.LINGER, 5000)
-    events.connect(config.events_endpoint)
-
-    host_pid = os.getpid()
-    for index in range(config.replicas):
-        replica_config = ReplicaConfig(
-            device_index=config.device_index,
-            device_label=config.device_label,
-            torch_device=config.torch_device,
-            replica=index,
-            script=config.script,
-            events_endpoint=config.events_endpoint,
-            task_endpoint=config.task_endpoints[index],
-            threads=config.threads_per_replica,
-            parent_pid=host_pid,
-            options=config.options,
-        )
-        process = spawn.Process(target=replica_main, args=(replica_config,), name=f"{config.device_label}/replica-{index}")
-        process.start()
-        processes[index] = process
-
-    # Watch until every replica has exited; report each exit so the controller can account for it.
-    running = dict(processes)
-    while running:
-        ready = wait([process.sentinel for process in running.values()])
-        for index, process in list(running.items()):
-            if process.sentinel in ready:
-                process.join()
-                del running[index]
-                events.send(codec.encode(protocol.replica_exit(config.device_index, index, process.pid or -1, process.exitcode)))
-    events.close()
-    context.term()
-    return 0
+    return host.serve()

@@ -31,6 +31,9 @@ def read_output(path: str | Path, *, mmap: bool = True) -> Iterator[dict[str, An
         dtype = np.dtype("<u2") if dtype_name == "bfloat16" else np.dtype(dtype_name).newbyteorder("<")
         file = path.parent / ref["file"]
         count = int(np.prod(ref["shape"], dtype=np.int64))
+        if count == 0:
+            # No bytes to read, and an .arrays file holding only empty arrays is empty: mmap refuses it.
+            return np.empty(ref["shape"], dtype=dtype)
         if mmap:
             if ref["file"] not in opened:
                 opened[ref["file"]] = np.memmap(file, dtype=np.uint8, mode="r")

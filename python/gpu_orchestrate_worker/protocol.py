@@ -7,16 +7,25 @@ Controller -> replica (one PUSH socket per replica):
     {"v", "kind": "batch", "batch": int, "inputs": [item, ...]}
     {"v", "kind": "stop"}
 
+Controller -> device host (one PUSH socket per host):
+    {"v", "kind": "start", "replica": int, "generation": int}   # (re)start that replica
+    {"v", "kind": "shutdown"}          # exit once every replica has exited (they were told to stop)
+
 Replica or host -> controller (one shared PULL socket):
-    {"v", "kind": "ready",        "device", "replica", "pid"}
-    {"v", "kind": "result",       "device", "replica", "batch", "outcomes": [outcome, ...]}
+    {"v", "kind": "ready",        "device", "replica", "pid", "generation"}
+    {"v", "kind": "result",       "device", "replica", "batch", "outcomes": [outcome, ...],
+                                  "batch_size_hint": int | None}
     {"v", "kind": "script_error", "device", "replica", "pid", "error"}   # import / contract
     {"v", "kind": "setup_error",  "device", "replica", "pid", "error"}   # setup() raised
-    {"v", "kind": "replica_exit", "device", "replica", "pid", "exitcode"}  # from the host
+    {"v", "kind": "replica_exit", "device", "replica", "pid", "exitcode", "generation"}  # host
+    {"v", "kind": "heartbeat",    "device", "pid"}                        # host, every second
 
 An outcome is {"ok": True, "result": value, "seconds": float}
-          or {"ok": False, "error": error, "seconds": float};
-an error is {"type": str, "message": str, "traceback": str}.
+          or {"ok": False, "error": error, "seconds": float, "oom": bool};
+an error is {"type": str, "message": str, "traceback": str}. "oom" marks an item that ran out of
+device memory alone: the controller hands it back to be retried (on another device if it can).
+"batch_size_hint" is set when the batch ran out of memory and was split: the largest size that
+then ran, which the controller uses for that device's next batches.
 """
 
 from __future__ import annotations
@@ -45,11 +54,13 @@ def error_info(exc: BaseException) -> ErrorInfo:
     }
 
 
-def ready(device: int, replica: int, pid: int) -> dict[str, Any]:
-    return {"v": PROTOCOL_VERSION, "kind": "ready", "device": device, "replica": replica, "pid": pid}
+def ready(device: int, replica: int, pid: int, generation: int) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "kind": "ready", "device": device, "replica": replica, "pid": pid, "generation": generation}
 
 
-def result(device: int, replica: int, batch: int, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+def result(
+    device: int, replica: int, batch: int, outcomes: list[dict[str, Any]], batch_size_hint: int | None = None
+) -> dict[str, Any]:
     return {
         "v": PROTOCOL_VERSION,
         "kind": "result",
@@ -57,7 +68,12 @@ def result(device: int, replica: int, batch: int, outcomes: list[dict[str, Any]]
         "replica": replica,
         "batch": batch,
         "outcomes": outcomes,
+        "batch_size_hint": batch_size_hint,
     }
+
+
+def heartbeat(device: int, pid: int) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "kind": "heartbeat", "device": device, "pid": pid}
 
 
 def replica_error(kind: str, device: int, replica: int, pid: int, error: ErrorInfo) -> dict[str, Any]:
@@ -65,7 +81,7 @@ def replica_error(kind: str, device: int, replica: int, pid: int, error: ErrorIn
     return {"v": PROTOCOL_VERSION, "kind": kind, "device": device, "replica": replica, "pid": pid, "error": error}
 
 
-def replica_exit(device: int, replica: int, pid: int, exitcode: int | None) -> dict[str, Any]:
+def replica_exit(device: int, replica: int, pid: int, exitcode: int | None, generation: int) -> dict[str, Any]:
     return {
         "v": PROTOCOL_VERSION,
         "kind": "replica_exit",
@@ -73,6 +89,7 @@ def replica_exit(device: int, replica: int, pid: int, exitcode: int | None) -> d
         "replica": replica,
         "pid": pid,
         "exitcode": exitcode,
+        "generation": generation,
     }
 
 
@@ -91,3 +108,18 @@ def parse_task(message: Any) -> tuple[str, int, list[Any]]:
             raise ProtocolError("a batch needs an integer 'batch' and a non-empty list 'inputs'")
         return "batch", batch, inputs
     raise ProtocolError(f"unknown message kind {kind!r}")
+
+
+def parse_control(message: Any) -> tuple[str, int, int]:
+    """Validate a controller -> host message; returns (kind, replica, generation)."""
+    if not isinstance(message, dict) or message.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(f"expected a map of protocol version {PROTOCOL_VERSION}, got {message!r:.200}")
+    kind = message.get("kind")
+    if kind == "shutdown":
+        return "shutdown", -1, -1
+    if kind != "start":
+        raise ProtocolError(f"unknown host command {kind!r}")
+    replica, generation = message.get("replica"), message.get("generation")
+    if not isinstance(replica, int) or not isinstance(generation, int) or replica < 0:
+        raise ProtocolError("a start command needs integer 'replica' and 'generation'")
+    return "start", replica, generation

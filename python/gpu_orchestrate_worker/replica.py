@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import codec, protocol
+from .oom import free_device_memory, is_out_of_memory
 from .parent_watch import die_with_parent
 from .script import Context, ScriptError, load
 
@@ -36,19 +37,41 @@ class ReplicaConfig:
     threads: int  # torch intra-op threads for this replica; 0 leaves torch's default
     parent_pid: int
     options: dict[str, str] = field(default_factory=dict)
+    generation: int = 0  # how many times the controller has started this replica before
 
 
 class InferContractError(Exception):
     """infer() returned something other than one result per item."""
 
 
-def run_batch(infer: Callable[[Any, list[Any]], Any], model: Any, inputs: list[Any]) -> list[dict[str, Any]]:
+class OomSplit:
+    """What a batch's out-of-memory splitting found: the sizes that ran once splitting began."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.sizes_that_ran: list[int] = []
+
+    def hint(self) -> int | None:
+        """The batch size to use next on this device, or None when memory never ran out."""
+        return max(self.sizes_that_ran, default=1) if self.active else None
+
+
+def run_batch(
+    infer: Callable[[Any, list[Any]], Any],
+    model: Any,
+    inputs: list[Any],
+    oom_split: OomSplit | None = None,
+) -> list[dict[str, Any]]:
     """Run infer on a batch; when it raises, split the batch to find the items that fail.
 
     Halving isolates k failing items in O(k log n) calls instead of failing the whole batch,
-    so one corrupt image costs one failed line, not batch-size lines.
+    so one corrupt image costs one failed line, not batch-size lines. Out of device memory, the
+    same halving finds a size that fits: memory is freed before each retry, the sizes that then
+    ran are noted in `oom_split`, and an item that runs out of memory alone is marked
+    "oom" so the controller can retry it elsewhere.
     """
     started = time.perf_counter()
+    out_of_memory = False
     try:
         results = infer(model, inputs)
         if not isinstance(results, (list, tuple)) or len(results) != len(inputs):
@@ -58,12 +81,29 @@ def run_batch(infer: Callable[[Any, list[Any]], Any], model: Any, inputs: list[A
                 "it must return a list with one result per item, in order"
             )
     except Exception as exc:
+        out_of_memory = is_out_of_memory(exc)
         if len(inputs) == 1:
-            return [{"ok": False, "error": protocol.error_info(exc), "seconds": time.perf_counter() - started}]
-        middle = len(inputs) // 2
-        return run_batch(infer, model, inputs[:middle]) + run_batch(infer, model, inputs[middle:])
-    seconds = (time.perf_counter() - started) / len(inputs)
-    return [{"ok": True, "result": value, "seconds": seconds} for value in results]
+            failure: dict[str, Any] = {"ok": False, "error": protocol.error_info(exc), "seconds": time.perf_counter() - started}
+            if out_of_memory:
+                failure["oom"] = True
+            del exc
+            if out_of_memory:
+                free_device_memory()
+            return [failure]
+        del exc
+    else:
+        if oom_split is not None and oom_split.active:
+            oom_split.sizes_that_ran.append(len(inputs))
+        seconds = (time.perf_counter() - started) / len(inputs)
+        return [{"ok": True, "result": value, "seconds": seconds} for value in results]
+
+    # The batch raised: the exception (and the tensors its frames hold) is gone by now.
+    if out_of_memory:
+        free_device_memory()
+        if oom_split is not None:
+            oom_split.active = True
+    middle = len(inputs) // 2
+    return run_batch(infer, model, inputs[:middle], oom_split) + run_batch(infer, model, inputs[middle:], oom_split)
 
 
 def encode_result(message: dict[str, Any]) -> bytes:
@@ -136,7 +176,7 @@ def replica_main(config: ReplicaConfig) -> None:
         report_failure("setup_error", exc, EXIT_SETUP_ERROR)
         return
 
-    events.send(codec.encode(protocol.ready(config.device_index, config.replica, pid)))
+    events.send(codec.encode(protocol.ready(config.device_index, config.replica, pid, config.generation)))
     while True:
         try:
             kind, batch, inputs = protocol.parse_task(codec.decode(tasks.recv()))
@@ -146,8 +186,10 @@ def replica_main(config: ReplicaConfig) -> None:
             return
         if kind == "stop":
             break
-        outcomes = run_batch(script.infer, model, inputs)
-        events.send(encode_result(protocol.result(config.device_index, config.replica, batch, outcomes)), copy=False)
+        oom_split = OomSplit()
+        outcomes = run_batch(script.infer, model, inputs, oom_split)
+        message = protocol.result(config.device_index, config.replica, batch, outcomes, oom_split.hint())
+        events.send(encode_result(message), copy=False)
 
     if script.teardown is not None:
         script.teardown(model)

@@ -3,13 +3,23 @@
  * it (results.jsonl -> results.arrays) that holds array bytes at 64-byte aligned offsets so that
  * numpy can memory-map them.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { NdArray } from '../transport/codec.js';
 import type { ErrorInfo } from '../transport/messages.js';
 import { toJsonLine, type ArrayRef } from './json-value.js';
 
 const ARRAY_ALIGNMENT = 64;
+
+/**
+ * Durability: every batch's lines are written with one write() as they arrive, so a crash of
+ * gpu-orchestrate itself loses nothing that was written (it is in the OS's page cache). Only a
+ * crash of the machine can lose what was not yet synced to disk, so the files are fsynced at
+ * most every SYNC_INTERVAL_MS and at the end, instead of after every batch, which would cap the
+ * run at the disk's sync rate. The cost: a power loss can lose the last few seconds of results;
+ * --resume runs those items again.
+ */
+export const SYNC_INTERVAL_MS = 5_000;
 
 export interface OutputRecord {
   id: string;
@@ -32,15 +42,23 @@ export class Journal {
   private readonly fd: number;
   private arraysFd: number | undefined;
   private arraysSize = 0;
+  private lastSync = Date.now();
   readonly arraysPath: string;
 
-  constructor(readonly outputPath: string) {
-    this.fd = openSync(outputPath, 'w');
+  /** `append`: continue an existing output (--resume); otherwise start it afresh. */
+  constructor(
+    readonly outputPath: string,
+    private readonly mode: 'create' | 'append' = 'create',
+  ) {
+    this.fd = openSync(outputPath, mode === 'append' ? 'a' : 'w');
     this.arraysPath = arraysPathFor(outputPath);
   }
 
   private writeArray = (array: NdArray): ArrayRef => {
-    if (this.arraysFd === undefined) this.arraysFd = openSync(this.arraysPath, 'w');
+    if (this.arraysFd === undefined) {
+      this.arraysFd = openSync(this.arraysPath, this.mode === 'append' ? 'a' : 'w');
+      this.arraysSize = fstatSync(this.arraysFd).size;
+    }
     const padding = (ARRAY_ALIGNMENT - (this.arraysSize % ARRAY_ALIGNMENT)) % ARRAY_ALIGNMENT;
     if (padding > 0) {
       writeSync(this.arraysFd, Buffer.alloc(padding));
@@ -58,9 +76,18 @@ export class Journal {
     let text = '';
     for (const record of records) text += `${toJsonLine(record as unknown as Record<string, unknown>, this.writeArray)}\n`;
     writeSync(this.fd, text);
+    if (Date.now() - this.lastSync >= SYNC_INTERVAL_MS) this.sync();
+  }
+
+  private sync(): void {
+    // Arrays first: a line on disk must never point at array bytes that are not.
+    if (this.arraysFd !== undefined) fdatasyncSync(this.arraysFd);
+    fdatasyncSync(this.fd);
+    this.lastSync = Date.now();
   }
 
   close(): void {
+    this.sync();
     closeSync(this.fd);
     if (this.arraysFd !== undefined) closeSync(this.arraysFd);
   }

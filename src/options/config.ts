@@ -14,6 +14,8 @@ export const DEFAULTS = {
   batchSize: 8,
   prefetch: 2,
   python: 'python3',
+  retries: 2,
+  graceSeconds: 30,
 } as const;
 
 export interface RunConfig {
@@ -27,6 +29,15 @@ export interface RunConfig {
   python: string;
   options: Record<string, string>;
   limit: number | undefined;
+  /** Further tries of an item after out-of-memory or a timeout. */
+  retries: number;
+  /** Seconds an item may take (a batch gets this times its size); undefined: no limit. */
+  timeoutSeconds: number | undefined;
+  /** After Ctrl-C / SIGTERM: seconds in-flight batches get to finish. */
+  graceSeconds: number;
+  /** What to do with an existing output: refuse, continue it, or start it again. */
+  existingOutput: 'refuse' | 'resume' | 'overwrite';
+  retryFailed: boolean;
   dryRun: boolean;
   quiet: boolean;
   verbose: boolean;
@@ -44,6 +55,12 @@ export interface RawOptions {
   python?: string;
   opt?: string[];
   limit?: string;
+  retries?: string;
+  timeout?: string;
+  grace?: string;
+  resume?: boolean;
+  retryFailed?: boolean;
+  overwrite?: boolean;
   dryRun?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -58,11 +75,23 @@ function positiveInteger(flag: string, max: number) {
     .refine((n) => n >= 1 && n <= max, { message: `${flag} must be between 1 and ${max}` });
 }
 
-const integers = z.object({
+function seconds(flag: string) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, { message: `${flag} takes a number of seconds, such as 30 or 2.5` })
+    .transform(Number)
+    .refine((n) => n > 0, { message: `${flag} must be more than 0 seconds` });
+}
+
+const numbers = z.object({
   workersPerGpu: positiveInteger('--workers-per-gpu', 64),
   batchSize: positiveInteger('--batch-size', 65_536),
   prefetch: positiveInteger('--prefetch', 64),
   limit: positiveInteger('--limit', Number.MAX_SAFE_INTEGER).optional(),
+  retries: z.string().trim().regex(/^\d+$/, { message: '--retries takes a whole number (0 or more)' }).transform(Number).refine((n) => n <= 100, { message: '--retries must be at most 100' }),
+  timeout: seconds('--timeout').optional(),
+  grace: seconds('--grace'),
 });
 
 function parseScriptOptions(pairs: string[]): Record<string, string> {
@@ -92,11 +121,17 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     throw new UsageError(`--output ${raw.output}: the folder ${path.dirname(output)} does not exist; create it first`);
   }
 
-  const parsed = integers.safeParse({
+  if (raw.resume && raw.overwrite) throw new UsageError('--resume and --overwrite contradict each other: --resume continues the output, --overwrite starts it again');
+  if (raw.retryFailed && raw.overwrite) throw new UsageError('--retry-failed continues an output; it cannot go with --overwrite');
+
+  const parsed = numbers.safeParse({
     workersPerGpu: raw.workersPerGpu ?? String(DEFAULTS.workersPerGpu),
     batchSize: raw.batchSize ?? String(DEFAULTS.batchSize),
     prefetch: raw.prefetch ?? String(DEFAULTS.prefetch),
     limit: raw.limit,
+    retries: raw.retries ?? String(DEFAULTS.retries),
+    timeout: raw.timeout,
+    grace: raw.grace ?? String(DEFAULTS.graceSeconds),
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -116,6 +151,12 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     python: raw.python ?? env.GPU_ORCHESTRATE_PYTHON ?? DEFAULTS.python,
     options: parseScriptOptions(raw.opt ?? []),
     limit: parsed.data.limit,
+    retries: parsed.data.retries,
+    timeoutSeconds: parsed.data.timeout,
+    graceSeconds: parsed.data.grace,
+    // --retry-failed implies --resume: it only makes sense on an existing output.
+    existingOutput: raw.resume || raw.retryFailed ? 'resume' : raw.overwrite ? 'overwrite' : 'refuse',
+    retryFailed: raw.retryFailed ?? false,
     dryRun: raw.dryRun ?? false,
     quiet: raw.quiet ?? false,
     verbose: raw.verbose ?? false,

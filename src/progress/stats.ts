@@ -1,12 +1,15 @@
 /** Counters the run keeps per device; the progress views and the summary only read them. */
 
-export type DeviceState = 'starting' | 'loading model' | 'running' | 'done' | 'failed';
+export type DeviceState = 'starting' | 'loading model' | 'running' | 'restarting' | 'done' | 'stopped' | 'failed' | 'out';
 
 export class DeviceStats {
   state: DeviceState = 'starting';
   replicasReady = 0;
   done = 0;
   failed = 0;
+  /** Items handed back to the queue (their replica died or timed out, or they ran out of memory). */
+  retries = 0;
+  restarts = 0;
   batchSize: number;
   firstReadyAt: number | undefined;
   finishedAt: number | undefined;
@@ -32,6 +35,8 @@ export class RunStats {
   readonly startedAt = Date.now();
   endedAt: number | undefined;
   firstResultAt: number | undefined;
+  /** Failed items by error type (ValueError, OutOfMemoryError, WorkerDied, Timeout, ...). */
+  readonly failuresByReason = new Map<string, number>();
 
   constructor(
     readonly total: number,
@@ -73,6 +78,7 @@ export function deviceLine(device: DeviceStats, now: number): string {
   if (device.state === 'loading model' || device.state === 'starting') parts.push(`${device.replicasReady}/${device.replicas} replicas ready`);
   parts.push(`${device.done} done`);
   if (device.failed > 0) parts.push(`${device.failed} failed`);
+  if (device.restarts > 0) parts.push(`${device.restarts} restart(s)`);
   parts.push(`${formatRate(device.rate(now))} items/s`, `batch ${device.batchSize}`);
   if (device.note) parts.push(device.note);
   return parts.join(' · ');

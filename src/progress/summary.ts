@@ -2,12 +2,14 @@
 import { formatDuration, formatRate, type RunStats } from './stats.js';
 
 export function summaryTable(stats: RunStats, now: number): string {
-  const header = ['device', 'replicas', 'items', 'failed', 'items/s', 'batch'];
+  const header = ['device', 'replicas', 'items', 'failed', 'retried', 'restarts', 'items/s', 'batch'];
   const rows = stats.devices.map((device) => [
-    device.label,
+    device.state === 'out' ? `${device.label} (out)` : device.label,
     String(device.replicas),
     String(device.done),
     String(device.failed),
+    String(device.retries),
+    String(device.restarts),
     formatRate(device.rate(now)),
     String(device.batchSize),
   ]);
@@ -16,6 +18,8 @@ export function summaryTable(stats: RunStats, now: number): string {
   const wall = (now - stats.startedAt) / 1000;
   const lines = [format(header), ...rows.map(format)];
   const notes = stats.devices.filter((device) => device.note).map((device) => `${device.label}: ${device.note}`);
-  lines.push('', `${stats.done} items in ${formatDuration(wall)} (${formatRate(wall > 0 ? stats.done / wall : 0)} items/s overall), ${stats.failed} failed`, ...notes);
+  const reasons = [...stats.failuresByReason].sort((a, b) => b[1] - a[1]).map(([reason, count]) => `${reason}: ${count}`);
+  const failed = stats.failed > 0 ? `${stats.failed} failed (${reasons.join(', ')})` : '0 failed';
+  lines.push('', `${stats.done} items in ${formatDuration(wall)} (${formatRate(wall > 0 ? stats.done / wall : 0)} items/s overall), ${failed}`, ...notes);
   return lines.join('\n');
 }

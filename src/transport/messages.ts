@@ -12,18 +12,29 @@ export type ErrorInfo = z.infer<typeof errorInfo>;
 
 const outcome = z.union([
   z.object({ ok: z.literal(true), result: z.unknown(), seconds: z.number() }),
-  z.object({ ok: z.literal(false), error: errorInfo, seconds: z.number() }),
+  // oom: the item ran out of device memory alone; the controller retries it, elsewhere if it can.
+  z.object({ ok: z.literal(false), error: errorInfo, seconds: z.number(), oom: z.boolean().optional() }),
 ]);
 export type Outcome = z.infer<typeof outcome>;
 
-const replicaRef = { v: z.literal(PROTOCOL_VERSION), device: z.number().int().nonnegative(), replica: z.number().int().nonnegative() };
+const device = z.number().int().nonnegative();
+const replicaRef = { v: z.literal(PROTOCOL_VERSION), device, replica: z.number().int().nonnegative() };
+const generation = z.number().int().nonnegative();
 
 export const eventSchema = z.discriminatedUnion('kind', [
-  z.object({ ...replicaRef, kind: z.literal('ready'), pid: z.number().int() }),
-  z.object({ ...replicaRef, kind: z.literal('result'), batch: z.number().int().nonnegative(), outcomes: z.array(outcome) }),
+  z.object({ ...replicaRef, kind: z.literal('ready'), pid: z.number().int(), generation }),
+  z.object({
+    ...replicaRef,
+    kind: z.literal('result'),
+    batch: z.number().int().nonnegative(),
+    outcomes: z.array(outcome),
+    // Set when the batch ran out of device memory and was split: the largest size that then ran.
+    batch_size_hint: z.number().int().positive().nullable().optional(),
+  }),
   z.object({ ...replicaRef, kind: z.literal('script_error'), pid: z.number().int(), error: errorInfo }),
   z.object({ ...replicaRef, kind: z.literal('setup_error'), pid: z.number().int(), error: errorInfo }),
-  z.object({ ...replicaRef, kind: z.literal('replica_exit'), pid: z.number().int(), exitcode: z.number().int().nullable() }),
+  z.object({ ...replicaRef, kind: z.literal('replica_exit'), pid: z.number().int(), exitcode: z.number().int().nullable(), generation }),
+  z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('heartbeat'), device, pid: z.number().int() }),
 ]);
 export type WorkerEvent = z.infer<typeof eventSchema>;
 
@@ -39,6 +50,17 @@ export function batchMessage(batch: number, inputs: unknown[]): TaskMessage {
 }
 
 export const stopMessage: TaskMessage = { v: PROTOCOL_VERSION, kind: 'stop' };
+
+/** Controller -> device host. */
+export type HostCommand =
+  | { v: typeof PROTOCOL_VERSION; kind: 'start'; replica: number; generation: number }
+  | { v: typeof PROTOCOL_VERSION; kind: 'shutdown' };
+
+export function startCommand(replica: number, generationNumber: number): HostCommand {
+  return { v: PROTOCOL_VERSION, kind: 'start', replica, generation: generationNumber };
+}
+
+export const shutdownCommand: HostCommand = { v: PROTOCOL_VERSION, kind: 'shutdown' };
 
 export type ParsedEvent = { ok: true; event: WorkerEvent } | { ok: false; reason: string };
 

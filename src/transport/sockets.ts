@@ -6,12 +6,29 @@
 import path from 'node:path';
 import { Pull, Push } from 'zeromq';
 import { decode, encode } from './codec.js';
-import { MAX_EVENT_BYTES, parseEvent, type TaskMessage, type WorkerEvent } from './messages.js';
+import { MAX_EVENT_BYTES, parseEvent, type HostCommand, type TaskMessage, type WorkerEvent } from './messages.js';
 
 export type Received = { ok: true; event: WorkerEvent } | { ok: false; reason: string };
 
+/**
+ * zeromq.js allows one send in progress per socket ("Socket is busy writing"): sends to one
+ * socket are chained so that none is refused, and they leave in the order they were made.
+ */
+class OrderedSender {
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(readonly socket: Push) {}
+
+  send(data: Buffer): Promise<void> {
+    const sent = this.last.then(() => this.socket.send(data));
+    this.last = sent.catch(() => undefined);
+    return sent;
+  }
+}
+
 export class Transport {
-  private readonly tasks = new Map<string, Push>();
+  private readonly tasks = new Map<string, OrderedSender>();
+  private readonly controls = new Map<number, OrderedSender>();
   private closed = false;
 
   private constructor(
@@ -23,6 +40,10 @@ export class Transport {
     return `ipc://${path.join(this.runDir, 'events')}`;
   }
 
+  controlEndpoint(device: number): string {
+    return `ipc://${path.join(this.runDir, `host-${device}`)}`;
+  }
+
   taskEndpoint(device: number, replica: number): string {
     return `ipc://${path.join(this.runDir, `task-${device}-${replica}`)}`;
   }
@@ -31,27 +52,41 @@ export class Transport {
     const events = new Pull({ maxMessageSize: MAX_EVENT_BYTES, linger: 0 });
     const transport = new Transport(runDir, events);
     await events.bind(transport.eventsEndpoint);
+    for (const device of new Set(replicas.map((entry) => entry.device))) {
+      // A restarted host connects again to the same endpoint; commands wait for it (no timeout
+      // needed: the controller sends few, and never to a host it has given up on).
+      const push = new Push({ linger: 0 });
+      await push.bind(transport.controlEndpoint(device));
+      transport.controls.set(device, new OrderedSender(push));
+    }
     for (const { device, replica } of replicas) {
       // Credit bounds what a replica holds, so the high-water mark never binds in practice;
       // sendTimeout stops a send to a replica that died from waiting forever.
       const push = new Push({ linger: 0, sendTimeout: 10_000 });
       await push.bind(transport.taskEndpoint(device, replica));
-      transport.tasks.set(`${device}/${replica}`, push);
+      transport.tasks.set(`${device}/${replica}`, new OrderedSender(push));
     }
     return transport;
   }
 
   async send(device: number, replica: number, message: TaskMessage): Promise<void> {
-    const push = this.tasks.get(`${device}/${replica}`);
-    if (!push) throw new Error(`no task socket for device ${device} replica ${replica}`);
-    await push.send(encode(message));
+    const sender = this.tasks.get(`${device}/${replica}`);
+    if (!sender) throw new Error(`no task socket for device ${device} replica ${replica}`);
+    await sender.send(encode(message));
   }
 
   /** Sends to a replica that may be gone: never waits, never throws. */
   trySend(device: number, replica: number, message: TaskMessage): void {
-    const push = this.tasks.get(`${device}/${replica}`);
-    if (!push || push.closed) return;
-    push.send(encode(message)).catch(() => undefined);
+    const sender = this.tasks.get(`${device}/${replica}`);
+    if (!sender || sender.socket.closed) return;
+    sender.send(encode(message)).catch(() => undefined);
+  }
+
+  /** A command to a device host; never waits, never throws (a dead host's restart reconnects). */
+  command(device: number, message: HostCommand): void {
+    const sender = this.controls.get(device);
+    if (!sender || sender.socket.closed) return;
+    sender.send(encode(message)).catch(() => undefined);
   }
 
   /** Every message that arrives on the events socket, decoded and validated; never throws. */
@@ -79,7 +114,7 @@ export class Transport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const push of this.tasks.values()) push.close();
+    for (const sender of [...this.tasks.values(), ...this.controls.values()]) sender.socket.close();
     this.events.close();
   }
 }

@@ -13,7 +13,10 @@ export interface HostLaunch {
   replicas: number;
   script: string;
   eventsEndpoint: string;
+  controlEndpoint: string;
   taskEndpoints: string[];
+  /** Per replica, the generation its first start here gets. */
+  generations: number[];
   threadsPerReplica: number;
   options: Record<string, string>;
   /** Every line the host and its replicas print (the user's prints included). */
@@ -23,6 +26,8 @@ export interface HostLaunch {
 
 export interface HostExit {
   device: number;
+  /** Which start of this device's host exited: a restart gets the next number. */
+  incarnation: number;
   exitCode: number | undefined;
   signal: string | undefined;
 }
@@ -34,7 +39,10 @@ export class DeviceHost {
   readonly exited: Promise<HostExit>;
   private readonly subprocess: ResultPromise;
 
-  constructor(readonly launch: HostLaunch) {
+  constructor(
+    readonly launch: HostLaunch,
+    readonly incarnation = 0,
+  ) {
     const config = {
       device_index: launch.device.index,
       device_label: launch.device.label,
@@ -42,7 +50,9 @@ export class DeviceHost {
       replicas: launch.replicas,
       script: launch.script,
       events_endpoint: launch.eventsEndpoint,
+      control_endpoint: launch.controlEndpoint,
       task_endpoints: launch.taskEndpoints,
+      generations: launch.generations,
       threads_per_replica: launch.threadsPerReplica,
       controller_pid: process.pid,
       options: launch.options,
@@ -65,8 +75,8 @@ export class DeviceHost {
       createInterface({ input: this.subprocess.all, crlfDelay: Infinity }).on('line', launch.onOutput);
     }
     this.exited = this.subprocess.then(
-      (result) => ({ device: launch.device.index, exitCode: result.exitCode, signal: result.signal }),
-      (error: { exitCode?: number; signal?: string }) => ({ device: launch.device.index, exitCode: error.exitCode, signal: error.signal }),
+      (result) => ({ device: launch.device.index, incarnation, exitCode: result.exitCode, signal: result.signal }),
+      (error: { exitCode?: number; signal?: string }) => ({ device: launch.device.index, incarnation, exitCode: error.exitCode, signal: error.signal }),
     );
   }
 
@@ -77,5 +87,10 @@ export class DeviceHost {
   /** SIGTERM: the host stops its replicas; execa sends SIGKILL after the grace period. */
   stop(): void {
     this.subprocess.kill('SIGTERM');
+  }
+
+  /** SIGKILL: for a host that stopped answering. Its replicas die with it (PR_SET_PDEATHSIG). */
+  kill(): void {
+    this.subprocess.kill('SIGKILL');
   }
 }

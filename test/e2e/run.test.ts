@@ -31,7 +31,7 @@ describe('a run on cpu:2 with two replicas per device', () => {
     const replicas = new Set(lines.map((line) => `${line.device}/${line.replica}`));
     expect([...replicas].sort()).toEqual(['cpu:0/0', 'cpu:0/1', 'cpu:1/0', 'cpu:1/1']);
     expect(new Set(lines.map((line) => (line.result as { pid: number }).pid)).size).toBe(4);
-    expect(result.stderr).toMatch(/device\s+replicas\s+items\s+failed\s+items\/s/); // the summary table
+    expect(result.stderr).toMatch(/device\s+replicas\s+items\s+failed\s+retried\s+restarts\s+items\/s/); // the summary table
     expectNoSurvivors(result.marker);
   });
 
@@ -133,7 +133,11 @@ describe('a script that cannot run stops the run before any work, with one clear
     const result = await failingRun('import_error.py');
     expect(result.exitCode).toBe(3);
     expect(result.stderr).toMatch(/import_error\.py: importing the script raised ModuleNotFoundError: No module named 'a_module_that_is_not_installed'/);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    // One message, not one per replica; any other line is a progress line, none claims "done".
+    const lines = result.stderr.trim().split('\n');
+    expect(lines.filter((line) => line.includes('a_module_that_is_not_installed'))).toHaveLength(1);
+    expect(lines.filter((line) => !line.startsWith('[gpu-orchestrate] ') && !line.startsWith('gpu-orchestrate: '))).toEqual([]);
+    expect(result.stderr).not.toMatch(/\bdone\b/);
     expect(result.lines).toEqual([]);
   });
 
@@ -211,7 +215,7 @@ describe('the events socket', () => {
     // A result for a batch nobody holds, shaped like the real thing.
     const { encode } = await import('../../src/transport/codec.js');
     await intruder.send(encode({ v: 1, kind: 'result', device: 0, replica: 0, batch: 99999, outcomes: [] }));
-    await intruder.send(encode({ v: 1, kind: 'ready', device: 7, replica: 0, pid: 1 }));
+    await intruder.send(encode({ v: 1, kind: 'ready', device: 7, replica: 0, pid: 1, generation: 0 }));
     const result = await running;
     intruder.close();
     expect(result.exitCode).toBe(0);

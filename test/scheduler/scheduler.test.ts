@@ -1,21 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { MAX_DEATHS_PER_ITEM, Scheduler } from '../../src/scheduler/scheduler.js';
 
+/** Completes every batch as soon as it is handed out, as a replica that never fails would. */
 function drain(scheduler: Scheduler): number[] {
   const seen: number[] = [];
   for (;;) {
     const assignments = scheduler.assign();
     if (assignments.length === 0) break;
     for (const a of assignments) {
-      seen.push(...(scheduler.complete(a.batch, a.device, a.replica) ?? []));
+      const items = scheduler.complete(a.batch, a.device, a.replica) ?? [];
+      for (const index of items) scheduler.finish(index);
+      seen.push(...items);
     }
   }
   return seen;
 }
 
-describe('Scheduler', () => {
+function readyScheduler(total: number, options: { batchSize: number; prefetch: number; retries?: number }, replicas: [number, number][]): Scheduler {
+  const scheduler = new Scheduler(total, { retries: 2, ...options });
+  for (const [device, replica] of replicas) {
+    scheduler.addReplica(device, replica);
+    scheduler.markReady(device, replica);
+  }
+  return scheduler;
+}
+
+describe('Scheduler: credit-based dynamic scheduling', () => {
   it('hands out nothing until a replica is ready', () => {
-    const scheduler = new Scheduler(10, { batchSize: 4, prefetch: 2 });
+    const scheduler = new Scheduler(10, { batchSize: 4, prefetch: 2, retries: 2 });
     scheduler.addReplica(0, 0);
     expect(scheduler.assign()).toEqual([]);
     scheduler.markReady(0, 0);
@@ -23,30 +35,20 @@ describe('Scheduler', () => {
   });
 
   it('never gives a replica more than prefetch batches', () => {
-    const scheduler = new Scheduler(100, { batchSize: 4, prefetch: 2 });
-    scheduler.addReplica(0, 0);
-    scheduler.markReady(0, 0);
+    const scheduler = readyScheduler(100, { batchSize: 4, prefetch: 2 }, [[0, 0]]);
     expect(scheduler.assign()).toHaveLength(2);
     expect(scheduler.assign()).toHaveLength(0);
     expect(scheduler.inFlightCount(0, 0)).toBe(8);
   });
 
   it('spreads the first batches over every ready replica, round-robin', () => {
-    const scheduler = new Scheduler(100, { batchSize: 2, prefetch: 2 });
-    for (const [d, r] of [[0, 0], [0, 1], [1, 0]] as const) {
-      scheduler.addReplica(d, r);
-      scheduler.markReady(d, r);
-    }
+    const scheduler = readyScheduler(100, { batchSize: 2, prefetch: 2 }, [[0, 0], [0, 1], [1, 0]]);
     const owners = scheduler.assign().map((a) => `${a.device}/${a.replica}`);
     expect(owners).toEqual(['0/0', '0/1', '1/0', '0/0', '0/1', '1/0']);
   });
 
   it('gives each item exactly once when batches complete', () => {
-    const scheduler = new Scheduler(103, { batchSize: 8, prefetch: 3 });
-    scheduler.addReplica(0, 0);
-    scheduler.addReplica(1, 0);
-    scheduler.markReady(0, 0);
-    scheduler.markReady(1, 0);
+    const scheduler = readyScheduler(103, { batchSize: 8, prefetch: 3 }, [[0, 0], [1, 0]]);
     const seen = drain(scheduler);
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 103 }, (_, i) => i));
     expect(scheduler.isDone).toBe(true);
@@ -54,20 +56,18 @@ describe('Scheduler', () => {
   });
 
   it('a faster replica gets more batches, because it frees credit sooner', () => {
-    const scheduler = new Scheduler(400, { batchSize: 4, prefetch: 1 });
-    scheduler.addReplica(0, 0);
-    scheduler.addReplica(1, 0);
-    scheduler.markReady(0, 0);
-    scheduler.markReady(1, 0);
+    const scheduler = readyScheduler(400, { batchSize: 4, prefetch: 1 }, [[0, 0], [1, 0]]);
     const done = { 0: 0, 1: 0 } as Record<number, number>;
-    const held = new Map<number, { batch: number; replica: number; items: number[]; left: number }>();
+    const held = new Map<number, { batch: number; replica: number; left: number }>();
     // Simulated time: device 0 needs 3 ticks per batch, device 1 needs 1.
     while (!scheduler.isDone) {
-      for (const a of scheduler.assign()) held.set(a.device, { batch: a.batch, replica: a.replica, items: a.items, left: a.device === 0 ? 3 : 1 });
+      for (const a of scheduler.assign()) held.set(a.device, { batch: a.batch, replica: a.replica, left: a.device === 0 ? 3 : 1 });
       for (const [device, batch] of [...held]) {
         batch.left -= 1;
         if (batch.left === 0) {
-          done[device] = (done[device] ?? 0) + (scheduler.complete(batch.batch, device, batch.replica)?.length ?? 0);
+          const items = scheduler.complete(batch.batch, device, batch.replica) ?? [];
+          items.forEach((index) => scheduler.finish(index));
+          done[device] = (done[device] ?? 0) + items.length;
           held.delete(device);
         }
       }
@@ -76,38 +76,126 @@ describe('Scheduler', () => {
     expect((done[1] ?? 0) / 400).toBeLessThan(0.8);
   });
 
-  it('drops a completion from a replica that does not hold the batch', () => {
-    const scheduler = new Scheduler(8, { batchSize: 4, prefetch: 1 });
-    scheduler.addReplica(0, 0);
+  it('drops a completion from a replica that does not hold the batch, and a second one', () => {
+    const scheduler = readyScheduler(8, { batchSize: 4, prefetch: 1 }, [[0, 0]]);
     scheduler.addReplica(0, 1);
-    scheduler.markReady(0, 0);
     const [a] = scheduler.assign();
     expect(scheduler.complete(a!.batch, 0, 1)).toBeUndefined();
     expect(scheduler.complete(12345, 0, 0)).toBeUndefined();
     expect(scheduler.complete(a!.batch, 0, 0)).toEqual([0, 1, 2, 3]);
     expect(scheduler.complete(a!.batch, 0, 0)).toBeUndefined(); // twice is once
-    expect(scheduler.finished).toBe(4);
-  });
-
-  it('puts a lost replica\'s in-flight items back at the front of the queue', () => {
-    const scheduler = new Scheduler(20, { batchSize: 4, prefetch: 2 });
-    scheduler.addReplica(0, 0);
-    scheduler.addReplica(1, 0);
-    scheduler.markReady(0, 0);
-    const first = scheduler.assign();
-    expect(first.flatMap((a) => a.items)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(scheduler.replicaGone(0, 0)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(scheduler.liveReplicas).toBe(1);
-    expect(scheduler.complete(first[0]!.batch, 0, 0)).toBeUndefined(); // a late result of the lost replica
-    scheduler.markReady(1, 0);
-    expect(scheduler.assign()[0]).toMatchObject({ device: 1, items: [0, 1, 2, 3] });
-    expect(scheduler.replicaGone(0, 0)).toEqual([]); // gone once
   });
 
   it('starts from a given subset of items', () => {
-    const scheduler = new Scheduler(3, { batchSize: 10, prefetch: 1 }, [5, 9, 11]);
+    const scheduler = new Scheduler(3, { batchSize: 10, prefetch: 1, retries: 2 }, [5, 9, 11]);
     scheduler.addReplica(0, 0);
     scheduler.markReady(0, 0);
     expect(scheduler.assign()[0]?.items).toEqual([5, 9, 11]);
+  });
+});
+
+describe('Scheduler: a replica that dies', () => {
+  it('retries the running batch alone and exclusively; waiting batches go back unpunished', () => {
+    const scheduler = readyScheduler(20, { batchSize: 4, prefetch: 2 }, [[0, 0]]);
+    scheduler.addReplica(1, 0); // device 1 is still loading its model
+    const first = scheduler.assign();
+    expect(first.map((a) => a.items)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    const lost = scheduler.replicaLost(0, 0, 'died');
+    expect(lost).toEqual({ requeued: 8, exhausted: [] });
+    expect(scheduler.isLive(0, 0)).toBe(false);
+    expect(scheduler.complete(first[0]!.batch, 0, 0)).toBeUndefined(); // a late result of the dead replica
+    // The suspects (the running batch) come back one at a time, alone on their replica.
+    scheduler.markReady(1, 0);
+    const next = scheduler.assign();
+    expect(next[0]).toMatchObject({ device: 1, items: [0] });
+    expect(next).toHaveLength(1); // nothing beside a suspect
+    expect(scheduler.attempts(0)).toBe(2);
+    expect(scheduler.attempts(4)).toBe(1); // the waiting batch never ran
+  });
+
+  it(`an item in flight during ${MAX_DEATHS_PER_ITEM} deaths is given up on; the others finish`, () => {
+    const scheduler = readyScheduler(6, { batchSize: 3, prefetch: 1 }, [[0, 0]]);
+    const [batch] = scheduler.assign();
+    expect(batch!.items).toEqual([0, 1, 2]);
+    scheduler.replicaLost(0, 0, 'died');
+    scheduler.markStarting(0, 0);
+    scheduler.markReady(0, 0);
+    // Item 0 runs alone and kills its replica again.
+    expect(scheduler.assign().map((a) => a.items)).toEqual([[0]]);
+    const second = scheduler.replicaLost(0, 0, 'died');
+    expect(second.exhausted).toEqual([{ index: 0, cause: 'died', count: 2, devicesTried: [0] }]);
+    scheduler.markStarting(0, 0);
+    scheduler.markReady(0, 0);
+    expect(drain(scheduler).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(scheduler.isDone).toBe(true);
+  });
+
+  it('a removed device gives its work to the others, blaming none of it', () => {
+    const scheduler = readyScheduler(8, { batchSize: 4, prefetch: 1 }, [[0, 0], [1, 0]]);
+    const [, onOne] = scheduler.assign();
+    scheduler.removeReplica(0, 0);
+    expect(scheduler.liveDevices()).toEqual(new Set([1]));
+    const first = scheduler.complete(onOne!.batch, 1, 0) ?? [];
+    first.forEach((index) => scheduler.finish(index));
+    expect([...first, ...drain(scheduler)].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(scheduler.isDone).toBe(true);
+    expect(scheduler.attempts(0)).toBe(1);
+  });
+});
+
+describe('Scheduler: out of memory and timeouts', () => {
+  it('an item that ran out of memory alone waits for a device it has not tried, while one is live', () => {
+    const scheduler = readyScheduler(2, { batchSize: 1, prefetch: 1, retries: 2 }, [[0, 0], [1, 0]]);
+    const [onZero, onOne] = scheduler.assign();
+    expect(onZero).toMatchObject({ device: 0, items: [0] });
+    scheduler.complete(onZero!.batch, 0, 0, 0, { itemOutOfMemory: true });
+    expect(scheduler.handBack(0, 0)).toBeUndefined();
+    // Device 0 is free, but item 0 waits for device 1, which is busy with item 1.
+    expect(scheduler.assign()).toEqual([]);
+    scheduler.complete(onOne!.batch, 1, 0);
+    scheduler.finish(1);
+    expect(scheduler.assign()).toEqual([expect.objectContaining({ device: 1, items: [0] })]);
+    expect(scheduler.attempts(0)).toBe(2);
+  });
+
+  it('gives up with the devices tried once the retries are spent', () => {
+    const scheduler = readyScheduler(1, { batchSize: 1, prefetch: 1, retries: 1 }, [[0, 0], [1, 0]]);
+    const [first] = scheduler.assign();
+    scheduler.complete(first!.batch, first!.device, first!.replica, 0, { itemOutOfMemory: true });
+    expect(scheduler.handBack(0, first!.device)).toBeUndefined();
+    const [second] = scheduler.assign();
+    expect(second!.device).not.toBe(first!.device); // elsewhere
+    scheduler.complete(second!.batch, second!.device, second!.replica, 0, { itemOutOfMemory: true });
+    const exhausted = scheduler.handBack(0, second!.device);
+    expect(exhausted).toMatchObject({ index: 0, cause: 'out of memory', count: 2 });
+    expect(new Set(exhausted!.devicesTried)).toEqual(new Set([0, 1]));
+    expect(scheduler.isDone).toBe(true);
+  });
+
+  it('shrinks a device\'s batches to the size that ran after out-of-memory', () => {
+    const scheduler = readyScheduler(100, { batchSize: 16, prefetch: 1 }, [[0, 0]]);
+    const [a] = scheduler.assign();
+    expect(a!.items).toHaveLength(16);
+    scheduler.complete(a!.batch, 0, 0, 0, { batchSizeHint: 4 });
+    expect(scheduler.batchSizeFor(0)).toBe(4);
+    expect(scheduler.assign()[0]!.items).toHaveLength(4);
+  });
+
+  it('reports a replica whose running batch has outlived its allowance (timeout x items)', () => {
+    const scheduler = readyScheduler(10, { batchSize: 2, prefetch: 2 }, [[0, 0]]);
+    scheduler.assign(1_000);
+    expect(scheduler.overdue(1_000 + 3_999, 2_000)).toEqual([]);
+    expect(scheduler.overdue(1_000 + 4_001, 2_000)).toEqual([{ device: 0, replica: 0, batch: 0, items: 2 }]);
+  });
+
+  it('an item that times out 1 + retries times is given up on', () => {
+    const scheduler = readyScheduler(1, { batchSize: 1, prefetch: 1, retries: 1 }, [[0, 0]]);
+    scheduler.assign();
+    expect(scheduler.replicaLost(0, 0, 'timed out').exhausted).toEqual([]);
+    scheduler.markStarting(0, 0);
+    scheduler.markReady(0, 0);
+    scheduler.assign();
+    expect(scheduler.replicaLost(0, 0, 'timed out').exhausted).toEqual([{ index: 0, cause: 'timed out', count: 2, devicesTried: [0] }]);
+    expect(scheduler.isDone).toBe(true);
   });
 });

@@ -39,8 +39,8 @@ describe('parseEvent', () => {
   it('accepts the shapes the Python side sends', () => {
     const result = { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 1, batch: 3, outcomes: [{ ok: true, result: [1], seconds: 0.1 }, { ok: false, error: { type: 'E', message: 'm', traceback: 't' }, seconds: 0.2 }] };
     expect(parseEvent(result)).toMatchObject({ ok: true, event: { kind: 'result', batch: 3 } });
-    expect(parseEvent({ v: 1, kind: 'ready', device: 0, replica: 0, pid: 42 }).ok).toBe(true);
-    expect(parseEvent({ v: 1, kind: 'replica_exit', device: 0, replica: 0, pid: 42, exitcode: null }).ok).toBe(true);
+    expect(parseEvent({ v: 1, kind: 'ready', device: 0, replica: 0, pid: 42, generation: 0 }).ok).toBe(true);
+    expect(parseEvent({ v: 1, kind: 'replica_exit', device: 0, replica: 0, pid: 42, exitcode: null, generation: 2 }).ok).toBe(true);
   });
 
   it.each([
@@ -48,7 +48,8 @@ describe('parseEvent', () => {
     ['a foreign version', { v: 99, kind: 'ready', device: 0, replica: 0, pid: 1 }],
     ['an unknown kind', { v: 1, kind: 'launch_missiles', device: 0, replica: 0 }],
     ['a result without outcomes', { v: 1, kind: 'result', device: 0, replica: 0, batch: 1 }],
-    ['a negative device', { v: 1, kind: 'ready', device: -1, replica: 0, pid: 1 }],
+    ['a negative device', { v: 1, kind: 'ready', device: -1, replica: 0, pid: 1, generation: 0 }],
+    ['a ready report without its generation', { v: 1, kind: 'ready', device: 0, replica: 0, pid: 1 }],
   ])('rejects %s with a reason, without throwing', (_, value) => {
     const parsed = parseEvent(value);
     expect(parsed.ok).toBe(false);

@@ -2,6 +2,7 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { NdArray, decode, encode, type Dtype } from '../../src/transport/codec.js';
+import { batchMessage, parseEvent, shutdownCommand, startCommand, stopMessage } from '../../src/transport/messages.js';
 import { pythonEnv } from '../../src/workers/python.js';
 import { fixture } from '../helpers/cli.js';
 
@@ -52,5 +53,30 @@ describe('the TypeScript and Python codecs agree', () => {
     const result = await execa('python3', [fixture('codec_peer.py'), 'check'], { env: pythonEnv(), input: encode(sample()), reject: false });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
+  });
+});
+
+describe('the TypeScript and Python message shapes agree', () => {
+  it('Node accepts every event the Python side builds', async () => {
+    const { stdout } = await execa('python3', [fixture('protocol_peer.py'), 'events'], { env: pythonEnv(), encoding: 'buffer' });
+    const events = decode(stdout as Uint8Array) as unknown[];
+    const kinds = events.map((event) => {
+      const parsed = parseEvent(event);
+      expect(parsed, JSON.stringify(event)).toMatchObject({ ok: true });
+      return parsed.ok ? parsed.event.kind : 'rejected';
+    });
+    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat']));
+  });
+
+  it('Python understands every command Node builds', async () => {
+    const commands = [batchMessage(7, ['a.png', { id: 'x' }]), stopMessage, startCommand(1, 4), shutdownCommand];
+    const result = await execa('python3', [fixture('protocol_peer.py'), 'commands'], { env: pythonEnv(), input: encode(commands), reject: false });
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+      { kind: 'batch', batch: 7, inputs: ['a.png', { id: 'x' }] },
+      { kind: 'stop', batch: -1, inputs: [] },
+      { kind: 'start', replica: 1, generation: 4 },
+      { kind: 'shutdown', replica: -1, generation: -1 },
+    ]);
   });
 });

@@ -1,0 +1,163 @@
+/**
+ * The run's processes: one device host per device, the replicas under them, and which start
+ * ("generation") of each replica is the current one, so that reports from a replica that was
+ * already replaced are recognised and dropped. Mechanisms only: when to restart is decided in
+ * src/scheduler/restarts.ts.
+ */
+import type { Device } from '../devices/devices.js';
+import { shutdownCommand, startCommand, stopMessage } from '../transport/messages.js';
+import type { Transport } from '../transport/sockets.js';
+import { DeviceHost, type HostExit, type HostLaunch } from './device-host.js';
+
+/** How long a host may say nothing before it is taken for hung (its heartbeat is every second). */
+export const HEARTBEAT_TIMEOUT_MS = Number(process.env.GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT ?? 30) * 1000;
+/** A new host imports torch before its first heartbeat: it gets this much longer the first time. */
+const FIRST_HEARTBEAT_ALLOWANCE_MS = 60_000;
+
+interface ReplicaProcess {
+  generation: number;
+  pid: number | undefined;
+  ready: boolean;
+  /** The loss of this generation was handled already (a setup error, then its exit, say). */
+  lossHandled: boolean;
+}
+
+interface HostEntry {
+  host: DeviceHost;
+  lastHeard: number;
+  removed: boolean;
+}
+
+export class Fleet {
+  private readonly hosts = new Map<number, HostEntry>();
+  private readonly replicas = new Map<string, ReplicaProcess>();
+
+  constructor(
+    private readonly devices: Device[],
+    private readonly replicasPerDevice: number,
+    private readonly transport: Transport,
+    private readonly launchFor: (device: Device, generations: number[]) => HostLaunch,
+    private readonly onHostExit: (exit: HostExit) => void,
+  ) {}
+
+  private key(device: number, replica: number): string {
+    return `${device}/${replica}`;
+  }
+
+  replica(device: number, replica: number): ReplicaProcess | undefined {
+    return this.replicas.get(this.key(device, replica));
+  }
+
+  /** Start (or start again) a device's host; every replica under it starts as a new generation. */
+  startHost(device: Device, now = Date.now()): void {
+    const previous = this.hosts.get(device.index);
+    const generations = Array.from({ length: this.replicasPerDevice }, (_, replica) => {
+      const current = this.replica(device.index, replica);
+      return current === undefined ? 0 : current.generation + 1;
+    });
+    generations.forEach((generation, replica) => {
+      this.replicas.set(this.key(device.index, replica), { generation, pid: undefined, ready: false, lossHandled: false });
+    });
+    const incarnation = previous ? previous.host.incarnation + 1 : 0;
+    const host = new DeviceHost(this.launchFor(device, generations), incarnation);
+    this.hosts.set(device.index, { host, lastHeard: now + FIRST_HEARTBEAT_ALLOWANCE_MS, removed: false });
+    void host.exited.then((exit) => this.onHostExit(exit));
+  }
+
+  /** Is this the current start of that device's host? (An old one's exit is old news.) */
+  isCurrentHost(device: number, incarnation: number): boolean {
+    const entry = this.hosts.get(device);
+    return entry !== undefined && !entry.removed && entry.host.incarnation === incarnation;
+  }
+
+  hostIncarnation(device: number): number {
+    return this.hosts.get(device)?.host.incarnation ?? -1;
+  }
+
+  hostPid(device: number): number | undefined {
+    return this.hosts.get(device)?.host.pid;
+  }
+
+  /** Start a replica again under its running host, as the next generation. */
+  restartReplica(device: number, replica: number): void {
+    const current = this.replica(device, replica);
+    const generation = (current?.generation ?? -1) + 1;
+    this.replicas.set(this.key(device, replica), { generation, pid: undefined, ready: false, lossHandled: false });
+    this.transport.command(device, startCommand(replica, generation));
+  }
+
+  /** A ready report: true when it comes from the current generation (then the pid is noted). */
+  ready(device: number, replica: number, generation: number, pid: number): boolean {
+    const current = this.replica(device, replica);
+    if (!current || current.generation !== generation) return false;
+    current.pid = pid;
+    current.ready = true;
+    return true;
+  }
+
+  heard(device: number, now = Date.now()): void {
+    const entry = this.hosts.get(device);
+    if (entry) entry.lastHeard = Math.max(entry.lastHeard, now);
+  }
+
+  silentHosts(now: number): number[] {
+    const silent: number[] = [];
+    for (const [device, entry] of this.hosts) {
+      if (!entry.removed && now - entry.lastHeard > HEARTBEAT_TIMEOUT_MS) silent.push(device);
+    }
+    return silent;
+  }
+
+  killReplica(device: number, replica: number): void {
+    const pid = this.replica(device, replica)?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
+  killHost(device: number): void {
+    this.hosts.get(device)?.host.kill();
+  }
+
+  /** Take a device out of the run: its host is stopped and its reports are ignored from now on. */
+  removeDevice(device: number): void {
+    const entry = this.hosts.get(device);
+    if (!entry) return;
+    entry.removed = true;
+    entry.host.stop();
+  }
+
+  isRemoved(device: number): boolean {
+    return this.hosts.get(device)?.removed ?? false;
+  }
+
+  /**
+   * Stop everything. Clean: tell each replica to stop and each host to exit once its replicas
+   * have, then SIGTERM whatever is left after `timeoutMs`. Otherwise SIGTERM at once, or SIGKILL
+   * with `kill` (a second Ctrl-C).
+   */
+  async stopAll(mode: 'clean' | 'terminate' | 'kill', timeoutMs: number): Promise<void> {
+    const hosts = [...this.hosts.values()].map((entry) => entry.host);
+    if (mode === 'clean') {
+      for (const device of this.devices) {
+        for (let replica = 0; replica < this.replicasPerDevice; replica += 1) this.transport.trySend(device.index, replica, stopMessage);
+        this.transport.command(device.index, shutdownCommand);
+      }
+    }
+    const exited = Promise.all(hosts.map((host) => host.exited));
+    if (mode === 'kill') for (const host of hosts) host.kill();
+    else if (mode === 'terminate') for (const host of hosts) host.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+    });
+    if ((await Promise.race([exited, late])) === 'late') {
+      for (const host of hosts) host.stop();
+    }
+    clearTimeout(timer);
+    await exited;
+  }
+}
