@@ -235,10 +235,10 @@ export class RunSession {
       this.warn('unknown', `ignored a ${event.kind} message for unknown device ${event.device}${'replica' in event ? ` replica ${event.replica}` : ''}`);
       return;
     }
-    fleet.heard(event.device);
     if (fleet.isRemoved(event.device)) return;
     switch (event.kind) {
       case 'heartbeat':
+        if (event.pid === fleet.hostPid(event.device)) fleet.heartbeat(event.device);
         return;
       case 'ready':
         if (!fleet.ready(event.device, event.replica, event.generation, event.pid)) return; // an older start
@@ -270,7 +270,9 @@ export class RunSession {
       case 'replica_exit': {
         const current = fleet.replica(event.device, event.replica);
         if (!current || current.generation !== event.generation) return; // an older start
-        this.replicaDown(event.device, event.replica, 'died', `replica ${event.replica} (pid ${event.pid}) ${describeExit(event.exitcode)}`);
+        // Python reports a death by signal N as exit code -N; SIGKILL (9) comes from outside.
+        const cause = event.exitcode === -9 ? 'killed' : 'died';
+        this.replicaDown(event.device, event.replica, cause, `replica ${event.replica} (pid ${event.pid}) ${describeExit(event.exitcode)}`);
         return;
       }
     }
@@ -408,7 +410,8 @@ export class RunSession {
       anyReady ||= process?.ready ?? false;
       if (process && !process.lossHandled) {
         process.lossHandled = true;
-        const { requeued, exhausted } = this.scheduler.replicaLost(exit.device, replica, 'died');
+        // Its replicas were killed with it (PR_SET_PDEATHSIG): not of their items' doing.
+        const { requeued, exhausted } = this.scheduler.replicaLost(exit.device, replica, 'killed');
         const device = this.devices[exit.device] as Device;
         this.write(exhausted.map((entry) => this.exhaustedRecord(entry, device, replica, { type: 'died', message: why, traceback: '' })));
         (this.stats.devices[exit.device] as DeviceStats).retries += requeued;
@@ -440,7 +443,7 @@ export class RunSession {
     for (const deviceIndex of fleet.silentHosts(now)) {
       if (this.scheduler.isDone || this.draining) break;
       this.warn(`silent-${deviceIndex}`, `${this.devices[deviceIndex]?.label}: the device host (pid ${fleet.hostPid(deviceIndex)}) sent no heartbeat for ${HEARTBEAT_TIMEOUT_MS / 1000} s (hung or stopped); killing it to start it again`);
-      fleet.heard(deviceIndex, now); // once: its exit report follows
+      fleet.silenceHandled(deviceIndex, now); // once: its exit report follows
       fleet.killHost(deviceIndex);
     }
     if (this.config.timeoutSeconds === undefined || this.draining) return;

@@ -12,7 +12,11 @@
  * - out of memory alone: handed back and retried alone, on a device it has not tried when one
  *   is live, until it has been tried 1 + retries times; then failed with the devices tried.
  * - in the running batch of a replica that died: retried alone and exclusively (nothing else in
- *   flight on that replica), so a second death names the item that causes it; failed after two.
+ *   flight on that replica), so a second death names the item that causes it. Failed after two
+ *   deaths when the process crashed by itself at least once (SIGSEGV, abort, an exit code): that
+ *   is the item's doing. A SIGKILL comes from outside the process (the kernel's OOM killer, an
+ *   operator, a preempting scheduler) and is weaker evidence: an item that only ever saw its
+ *   replica SIGKILLed is failed after three, so random kills do not fail healthy items.
  * - in the running batch of a replica that timed out: retried alone; failed once it has timed
  *   out 1 + retries times.
  * Batches that were waiting behind the running one never started: they go back unpunished.
@@ -33,14 +37,15 @@ export interface Assignment {
   items: number[];
 }
 
-export type LossCause = 'died' | 'timed out';
+/** died: the process crashed by itself; killed: SIGKILL from outside; timed out: we killed it. */
+export type LossCause = 'died' | 'killed' | 'timed out';
 /** 'removed': the replica's device left the run; nothing it held is to blame. */
 type LossOrRemoval = LossCause | 'removed';
 
 /** An item the scheduler gave up on, and why (run.ts turns it into a failed output line). */
 export interface Exhausted {
   index: number;
-  cause: LossCause | 'out of memory';
+  cause: 'died' | 'timed out' | 'out of memory';
   /** How many times it suffered the cause. */
   count: number;
   devicesTried: number[];
@@ -68,7 +73,10 @@ interface BatchBook {
 /** What an item has been through; kept only for items that came back at least once. */
 interface ItemHistory {
   dispatches: number;
+  /** Deaths of its replica while it ran, whether crashes or kills. */
   deaths: number;
+  /** At least one of those deaths was a crash of the process's own doing. */
+  crashed: boolean;
   timeouts: number;
   ooms: number;
   devicesTried: Set<number>;
@@ -84,6 +92,8 @@ export interface SchedulerOptions {
 }
 
 export const MAX_DEATHS_PER_ITEM = 2;
+/** When every death was a SIGKILL from outside. */
+export const MAX_KILLS_PER_ITEM = 3;
 
 export class Scheduler {
   private readonly fresh: number[] = [];
@@ -192,7 +202,7 @@ export class Scheduler {
   private historyOf(index: number): ItemHistory {
     let entry = this.history.get(index);
     if (!entry) {
-      entry = { dispatches: 1, deaths: 0, timeouts: 0, ooms: 0, devicesTried: new Set(), isolate: false };
+      entry = { dispatches: 1, deaths: 0, crashed: false, timeouts: 0, ooms: 0, devicesTried: new Set(), isolate: false };
       this.history.set(index, entry);
     }
     return entry;
@@ -310,11 +320,13 @@ export class Scheduler {
       for (const index of entry.items) {
         const history = this.historyOf(index);
         history.devicesTried.add(device);
-        const count = cause === 'died' ? ++history.deaths : ++history.timeouts;
-        const limit = cause === 'died' ? MAX_DEATHS_PER_ITEM : 1 + this.options.retries;
+        const timedOut = cause === 'timed out';
+        if (cause === 'died') history.crashed = true;
+        const count = timedOut ? ++history.timeouts : ++history.deaths;
+        const limit = timedOut ? 1 + this.options.retries : history.crashed ? MAX_DEATHS_PER_ITEM : MAX_KILLS_PER_ITEM;
         if (count >= limit) {
           this.finishedCount += 1;
-          exhausted.push({ index, cause, count, devicesTried: [...history.devicesTried] });
+          exhausted.push({ index, cause: timedOut ? 'timed out' : 'died', count, devicesTried: [...history.devicesTried] });
         } else {
           history.isolate = true;
           this.retryQueue.push(index);

@@ -24,7 +24,9 @@ interface ReplicaProcess {
 
 interface HostEntry {
   host: DeviceHost;
+  /** When its last heartbeat came; before the first, when it started plus the allowance. */
   lastHeard: number;
+  heardOnce: boolean;
   removed: boolean;
 }
 
@@ -60,7 +62,7 @@ export class Fleet {
     });
     const incarnation = previous ? previous.host.incarnation + 1 : 0;
     const host = new DeviceHost(this.launchFor(device, generations), incarnation);
-    this.hosts.set(device.index, { host, lastHeard: now + FIRST_HEARTBEAT_ALLOWANCE_MS, removed: false });
+    this.hosts.set(device.index, { host, lastHeard: now + FIRST_HEARTBEAT_ALLOWANCE_MS, heardOnce: false, removed: false });
     void host.exited.then((exit) => this.onHostExit(exit));
   }
 
@@ -95,9 +97,22 @@ export class Fleet {
     return true;
   }
 
-  heard(device: number, now = Date.now()): void {
+  /**
+   * A heartbeat from the device's host. Only the host's own heartbeats count: its replicas talk
+   * to the controller directly and keep working while their host is hung, but a hung host can
+   * neither report a replica's death nor restart one, so it must be found and replaced.
+   */
+  heartbeat(device: number, now = Date.now()): void {
     const entry = this.hosts.get(device);
-    if (entry) entry.lastHeard = Math.max(entry.lastHeard, now);
+    if (!entry) return;
+    entry.lastHeard = entry.heardOnce ? Math.max(entry.lastHeard, now) : now; // the start-up allowance ends here
+    entry.heardOnce = true;
+  }
+
+  /** Do not report this host as silent again before another full timeout (its kill is under way). */
+  silenceHandled(device: number, now = Date.now()): void {
+    const entry = this.hosts.get(device);
+    if (entry) entry.lastHeard = now;
   }
 
   silentHosts(now: number): number[] {

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, type Options } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'dist/src/bin.js');
@@ -28,16 +28,29 @@ export interface CliResult {
 
 let runCounter = 0;
 
-export async function runCli(args: string[], options: Options & { env?: Record<string, string> } = {}): Promise<CliResult> {
+export interface StartedCli {
+  /** The controller's process, to signal it as a user (Ctrl-C) or the system (SIGKILL) would. */
+  subprocess: ResultPromise;
+  marker: string;
+  done: Promise<CliResult>;
+}
+
+/** Starts the real CLI without waiting for it. */
+export function startCli(args: string[], options: Options & { env?: Record<string, string> } = {}): StartedCli {
   const marker = `go-test-${process.pid}-${Date.now()}-${runCounter++}`;
-  const result = await execa('node', [BIN, ...args], {
+  const subprocess = execa('node', [BIN, ...args], {
     reject: false,
     cwd: options.cwd ?? ROOT,
     input: options.input as string | undefined,
     env: { GPU_ORCHESTRATE_TEST_MARKER: marker, ...options.env },
     timeout: 180_000,
   });
-  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), marker };
+  const done = subprocess.then((result) => ({ exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), marker }));
+  return { subprocess, marker, done };
+}
+
+export async function runCli(args: string[], options: Options & { env?: Record<string, string> } = {}): Promise<CliResult> {
+  return startCli(args, options).done;
 }
 
 /** Pids of live processes that inherited the marker: hosts and replicas that outlived the run. */
@@ -78,4 +91,42 @@ export function readOutput(file: string): OutputLine[] {
 
 export function jsonlItems(count: number, make: (index: number) => Record<string, unknown> = (index) => ({ id: `item-${index}`, value: index })): string {
   return Array.from({ length: count }, (_, index) => JSON.stringify(make(index))).join('\n') + '\n';
+}
+
+/** Polls until `condition` holds, or fails the test with `what` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  } catch {
+    return false;
+  }
+}
+
+/** Lines of a fixture's log file, or none while it does not exist yet. */
+export function logLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Pids of the device hosts (python -m gpu_orchestrate_worker host) of the run with this marker. */
+export function hostPids(marker: string): number[] {
+  return survivors(marker).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').includes('gpu_orchestrate_worker');
+    } catch {
+      return false;
+    }
+  });
 }

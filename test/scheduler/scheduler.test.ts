@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DEATHS_PER_ITEM, Scheduler } from '../../src/scheduler/scheduler.js';
+import { MAX_DEATHS_PER_ITEM, MAX_KILLS_PER_ITEM, Scheduler } from '../../src/scheduler/scheduler.js';
 
 /** Completes every batch as soon as it is handed out, as a replica that never fails would. */
 function drain(scheduler: Scheduler): number[] {
@@ -128,6 +128,28 @@ describe('Scheduler: a replica that dies', () => {
     scheduler.markReady(0, 0);
     expect(drain(scheduler).sort()).toEqual([1, 2, 3, 4, 5]);
     expect(scheduler.isDone).toBe(true);
+  });
+
+  it(`an item whose replica was only ever SIGKILLed from outside is given up on after ${MAX_KILLS_PER_ITEM}`, () => {
+    const scheduler = readyScheduler(1, { batchSize: 1, prefetch: 1 }, [[0, 0]]);
+    const deaths: number[] = [];
+    for (let kill = 1; kill <= MAX_KILLS_PER_ITEM; kill += 1) {
+      scheduler.markStarting(0, 0);
+      scheduler.markReady(0, 0);
+      expect(scheduler.assign().map((a) => a.items)).toEqual([[0]]);
+      deaths.push(scheduler.replicaLost(0, 0, 'killed').exhausted.length);
+    }
+    expect(deaths).toEqual([0, 0, 1]);
+  });
+
+  it('a crash of its own after a kill counts as the second death', () => {
+    const scheduler = readyScheduler(1, { batchSize: 1, prefetch: 1 }, [[0, 0]]);
+    scheduler.assign();
+    expect(scheduler.replicaLost(0, 0, 'killed').exhausted).toEqual([]);
+    scheduler.markStarting(0, 0);
+    scheduler.markReady(0, 0);
+    scheduler.assign();
+    expect(scheduler.replicaLost(0, 0, 'died').exhausted).toEqual([{ index: 0, cause: 'died', count: 2, devicesTried: [0] }]);
   });
 
   it('a removed device gives its work to the others, blaming none of it', () => {
