@@ -39,7 +39,7 @@ function collect(value: string, previous: string[] = []): string[] {
 
 export function buildCli(version: string, handlers: CliHandlers): Command {
   const program = new Command('gpu-orchestrate')
-    .description('Run a single-GPU PyTorch inference script over many inputs on every GPU of this machine:\ndynamic sharding, one or more model replicas per GPU, live progress, one JSONL output.')
+    .description('Run a single-GPU PyTorch inference script over many inputs on every GPU of this machine, with dynamic sharding, one or more model replicas per GPU, retries, resume, live progress and one JSONL output.')
     .version(version, '-V, --version')
     .option('--script <path>', 'your Python script, defining setup(ctx) and infer(model, batch) (required)')
     .option('--inputs <spec>', "the items: a glob ('images/**/*.png'), a folder, a text file of paths, a .jsonl file of JSON values, or - for standard input (required)")
