@@ -163,6 +163,9 @@ export class Fleet {
       }
     }
     const exited = Promise.all(hosts.map((host) => host.exited));
+    // A host that has gone silent cannot stop cleanly: do not wait for it.
+    const silent = new Set(this.silentHosts(Date.now()));
+    for (const [device, entry] of this.hosts) if (silent.has(device)) entry.host.kill();
     if (mode === 'kill') for (const host of hosts) host.kill();
     else if (mode === 'terminate') for (const host of hosts) host.stop();
     let timer: NodeJS.Timeout | undefined;
