@@ -48,8 +48,9 @@ export function nextReplicaCount(baselineUsed: number | undefined, history: read
   const last = history.at(-1);
   if (!last) throw new Error('nextReplicaCount needs at least one measurement');
   const previous = history.at(-2);
-  if (previous && last.itemsPerSecond < previous.itemsPerSecond * (1 + limits.minGain)) {
-    const gain = previous.itemsPerSecond > 0 ? last.itemsPerSecond / previous.itemsPerSecond - 1 : 0;
+  const gain = previous && previous.itemsPerSecond > 0 ? last.itemsPerSecond / previous.itemsPerSecond - 1 : Infinity;
+  // The epsilon keeps a gain of exactly minGain (20 -> 22 items/s: 10%) from failing on rounding.
+  if (previous && gain < limits.minGain - 1e-9) {
     return {
       action: 'stop',
       bound: 'throughput',
