@@ -58,7 +58,8 @@ describe('the TypeScript and Python codecs agree', () => {
 
 describe('the TypeScript and Python message shapes agree', () => {
   it('Node accepts every event the Python side builds', async () => {
-    const { stdout } = await execa('python3', [fixture('protocol_peer.py'), 'events'], { env: pythonEnv(), encoding: 'buffer' });
+    // stripFinalNewline off: binary output may end in 0x0a (the last event's traceback does).
+    const { stdout } = await execa('python3', [fixture('protocol_peer.py'), 'events'], { env: pythonEnv(), encoding: 'buffer', stripFinalNewline: false });
     const events = decode(stdout as Uint8Array) as unknown[];
     const kinds = events.map((event) => {
       const parsed = parseEvent(event);
