@@ -21,7 +21,7 @@ from . import codec, protocol
 from .parent_watch import die_with_parent
 from .replica import ReplicaConfig, replica_main
 from .script import ScriptError, check_source, load
-from .shared import SharedDataError, share
+from .shared import SharedDataError, raise_open_file_limit, share
 from .telemetry import device_probe
 
 STOP_GRACE_SECONDS = 5.0
@@ -97,6 +97,7 @@ class Host:
         try:
             script = load(path)  # a ScriptError's message names the file and the cause
             assert script.load_shared is not None
+            raise_open_file_limit()  # one descriptor per shared storage, in the host and each replica
             self.shared = share(script.load_shared(dict(self.config.options)))
         except ScriptError as exc:
             error = protocol.error_info(exc)

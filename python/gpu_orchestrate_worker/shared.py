@@ -17,6 +17,11 @@ What load_shared may return (checked here, with the path of anything else in the
   - None, bools, numbers, strings and bytes: small values, copied to each replica.
 Replicas should treat the data as read-only: a write is seen by every replica of the host, with
 no locking.
+
+Each tensor's storage is one shared-memory file, held open as a file descriptor by the host and
+by every replica: return a few large tensors (concatenated, with an offsets array, as
+examples/match_pairs.py does) rather than one per image. raise_open_file_limit() lifts the soft
+limit on open files to the hard one, as the torch.multiprocessing docs advise for many storages.
 """
 
 from __future__ import annotations
@@ -41,6 +46,18 @@ class NumpyShared:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Pickled by multiprocessing's ForkingPickler: the tensor inside goes by torch's reducer.
         return (NumpyShared, (self.tensor,))
+
+
+def raise_open_file_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard limit; spawned replicas inherit it."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass  # not POSIX, or not allowed: the default limit stays
 
 
 def share(value: Any, where: str = "load_shared()") -> Any:
