@@ -13,6 +13,8 @@ import type { Item } from './inputs/read-inputs.js';
 import type { Journal, OutputRecord } from './journal/journal.js';
 import type { RunConfig } from './options/config.js';
 import { DeviceStats, RunStats } from './progress/stats.js';
+import { ReplicaGrowth } from './replica-growth.js';
+import type { ReplicaPlan } from './scheduler/replica-plan.js';
 import { summaryTable } from './progress/summary.js';
 import { chooseView, type ProgressView } from './progress/views.js';
 import { RestartPolicy } from './scheduler/restarts.js';
@@ -24,6 +26,9 @@ import { describeExit } from './util/describe-exit.js';
 import { commandLineWith } from './util/command-line.js';
 import type { HostExit } from './workers/device-host.js';
 import { Fleet, HEARTBEAT_TIMEOUT_MS } from './workers/fleet.js';
+
+/** The run config, with workersPerGpu the replica slots per device (under auto: the most it may grow to). */
+export type SessionConfig = Omit<RunConfig, 'workersPerGpu'> & { workersPerGpu: number };
 
 export interface SessionIo {
   stderr: (text: string) => void;
@@ -67,9 +72,10 @@ export class RunSession {
   private abortNow = false;
   private everReady = false;
   private readonly setupFailed = new Set<string>();
+  private growth: ReplicaGrowth | undefined;
 
   constructor(
-    private readonly config: RunConfig,
+    private readonly config: SessionConfig,
     private readonly io: SessionIo,
     private readonly devices: Device[],
     private readonly items: Item[],
@@ -77,9 +83,11 @@ export class RunSession {
     todo: number[],
     private readonly journal: Journal,
     private readonly threads: number,
+    /** How many replicas each device starts with, and which grow (--workers-per-gpu auto). */
+    private readonly plan: ReplicaPlan,
   ) {
     this.scheduler = new Scheduler(todo.length, { batchSize: config.batchSize, prefetch: config.prefetch, retries: config.retries }, todo);
-    this.stats = new RunStats(todo.length, devices.map((device) => new DeviceStats(device.label, config.workersPerGpu, config.batchSize)));
+    this.stats = new RunStats(todo.length, devices.map((device) => new DeviceStats(device.label, plan.initial[device.index] ?? config.workersPerGpu, config.batchSize)));
     this.view = chooseView(this.stats, { quiet: config.quiet, tty: io.isTTY });
   }
 
@@ -97,10 +105,17 @@ export class RunSession {
       const transport = await Transport.open(runDir, this.replicaKeys());
       this.transport = transport;
       void transport.receiveLoop((received) => this.queue.push({ type: 'message', received }));
-      for (const { device, replica } of this.replicaKeys()) this.scheduler.addReplica(device, replica);
-      this.fleet = new Fleet(this.devices, this.config.workersPerGpu, transport, (device, generations) => this.launch(device, generations, transport), (exit) =>
+      // Every slot has its socket; replicas beyond the initial ones are added by this.growth.
+      for (const { device, replica } of this.replicaKeys()) if (replica < (this.plan.initial[device] ?? 0)) this.scheduler.addReplica(device, replica);
+      const fleet = new Fleet(this.devices, this.config.workersPerGpu, transport, (device, generations) => this.launch(device, generations, transport), (exit) =>
         setTimeout(() => this.queue.push({ type: 'host-exit', exit }), HOST_EXIT_SETTLE_MS),
-      );
+      (device) => this.plan.initial[device] ?? 0);
+      this.fleet = fleet;
+      this.growth = new ReplicaGrowth(this.plan, this.config.memoryHeadroomBytes, this.stats.devices, (device) => {
+        const replica = fleet.addReplica(device);
+        if (replica !== undefined) this.scheduler.addReplica(device, replica);
+        return replica;
+      });
       this.view.start();
       for (const device of this.devices) {
         this.fleet.startHost(device);
@@ -132,7 +147,7 @@ export class RunSession {
     return {
       python: this.config.python,
       device,
-      replicas: this.config.workersPerGpu,
+      replicas: generations.length,
       script: this.config.script,
       eventsEndpoint: transport.eventsEndpoint,
       controlEndpoint: transport.controlEndpoint(device.index),
@@ -231,7 +246,7 @@ export class RunSession {
     const fleet = this.fleet as Fleet;
     const device = this.devices[event.device];
     const stats = this.stats.devices[event.device];
-    if (!device || !stats || (event.kind !== 'heartbeat' && event.replica >= this.config.workersPerGpu)) {
+    if (!device || !stats || ('replica' in event && event.replica >= this.config.workersPerGpu)) {
       this.warn('unknown', `ignored a ${event.kind} message for unknown device ${event.device}${'replica' in event ? ` replica ${event.replica}` : ''}`);
       return;
     }
@@ -240,10 +255,23 @@ export class RunSession {
       case 'heartbeat':
         if (event.pid === fleet.hostPid(event.device)) fleet.heartbeat(event.device);
         return;
+      case 'telemetry':
+        stats.recordMemory({ used: event.memory_used, total: event.memory_total, utilization: event.utilization, source: event.source });
+        this.growth?.memory(event.device, { used: event.memory_used, free: event.memory_free });
+        return;
+      case 'shared_error':
+        if (!this.everReady) {
+          // Nothing ran yet: the script's data cannot be loaded, as it will not be on a retry.
+          this.fatal = new SetupError(`${event.error.message} (on ${device.label}); nothing ran.\n${event.error.traceback.trimEnd()}`);
+          return;
+        }
+        this.removeDevice(event.device, `load_shared() failed on its restarted host: ${event.error.message}`, event.error);
+        return;
       case 'ready':
         if (!fleet.ready(event.device, event.replica, event.generation, event.pid)) return; // an older start
         this.scheduler.markReady(event.device, event.replica);
         this.restarts.ready(event.device);
+        this.growth?.ready(event.device, event.replica);
         this.everReady = true;
         stats.replicasReady += 1;
         stats.state = 'running';
@@ -258,7 +286,8 @@ export class RunSession {
       case 'setup_error': {
         this.setupFailed.add(`${event.device}/${event.replica}`);
         const why = `setup() raised ${event.error.type}: ${event.error.message}`;
-        if (!this.everReady && this.setupFailed.size === this.devices.length * this.config.workersPerGpu) {
+        const started = this.devices.reduce((sum, { index }) => sum + fleet.activeReplicas(index), 0);
+        if (!this.everReady && this.setupFailed.size === started) {
           // Every replica of every device failed the same way before any became ready: a bug in
           // the script or its set-up, not a bad device. Stop now instead of retrying.
           this.fatal = new SetupError(`${why}, on every replica; nothing ran.\n${event.error.traceback.trimEnd()}`);
@@ -296,6 +325,7 @@ export class RunSession {
       return;
     }
     this.restarts.progress(event.device, event.replica);
+    this.growth?.batchCompleted(event.device, event.replica, indices.length, Date.now());
     const records: OutputRecord[] = [];
     indices.forEach((index, position) => {
       const outcome = event.outcomes[position] ?? {
@@ -357,6 +387,7 @@ export class RunSession {
     const device = this.devices[deviceIndex] as Device;
     const stats = this.stats.devices[deviceIndex] as DeviceStats;
     if (process.ready) stats.replicasReady = Math.max(0, stats.replicasReady - 1);
+    this.growth?.lost(deviceIndex, replica);
     const { requeued, exhausted } = this.scheduler.replicaLost(deviceIndex, replica, cause);
     const signalName = /killed by (\w+)/.exec(why)?.[1];
     this.write(exhausted.map((entry) => this.exhaustedRecord(entry, device, replica, { type: cause, message: signalName ?? why, traceback: '' })));
@@ -388,6 +419,7 @@ export class RunSession {
     const device = this.devices[deviceIndex] as Device;
     const stats = this.stats.devices[deviceIndex] as DeviceStats;
     fleet.removeDevice(deviceIndex);
+    this.growth?.removed(deviceIndex);
     for (let replica = 0; replica < this.config.workersPerGpu; replica += 1) this.scheduler.removeReplica(deviceIndex, replica);
     stats.state = 'out';
     stats.note = `taken out of the run: ${reason}`;
@@ -410,6 +442,7 @@ export class RunSession {
       anyReady ||= process?.ready ?? false;
       if (process && !process.lossHandled) {
         process.lossHandled = true;
+        this.growth?.lost(exit.device, replica);
         // Its replicas were killed with it (PR_SET_PDEATHSIG): not of their items' doing.
         const { requeued, exhausted } = this.scheduler.replicaLost(exit.device, replica, 'killed');
         const device = this.devices[exit.device] as Device;
@@ -440,6 +473,7 @@ export class RunSession {
   private onTick(): void {
     const fleet = this.fleet as Fleet;
     const now = Date.now();
+    if (!this.draining) this.growth?.tick(now, this.scheduler.pendingCount > 0);
     for (const deviceIndex of fleet.silentHosts(now)) {
       if (this.scheduler.isDone || this.draining) break;
       this.warn(`silent-${deviceIndex}`, `${this.devices[deviceIndex]?.label}: the device host (pid ${fleet.hostPid(deviceIndex)}) sent no heartbeat for ${HEARTBEAT_TIMEOUT_MS / 1000} s (hung or stopped); killing it to start it again`);

@@ -11,7 +11,9 @@ import { readInputs, type Item } from './inputs/read-inputs.js';
 import { Journal, arraysPathFor } from './journal/journal.js';
 import { readJournal } from './journal/read-back.js';
 import type { RunConfig } from './options/config.js';
+import { formatBytes } from './scheduler/replica-count-rule.js';
 import { RunSession } from './run-session.js';
+import { planReplicas, type ReplicaPlan } from './scheduler/replica-plan.js';
 import { preflight } from './workers/python.js';
 
 export interface RunIo {
@@ -27,14 +29,19 @@ export function threadsPerReplica(replicasInRun: number, cores = availableParall
   return Math.max(1, Math.floor(cores / Math.max(1, replicasInRun)));
 }
 
-function dryRunReport(config: RunConfig, devices: Device[], items: Item[], description: string, threads: number): string {
+function replicasText(config: RunConfig, plan: ReplicaPlan, device: Device): string {
+  if (config.workersPerGpu !== 'auto') return `${config.workersPerGpu} replica(s)`;
+  return plan.measured[device.index] ? `auto: 1 replica, growing to at most ${plan.maxReplicas} (memory headroom ${formatBytes(config.memoryHeadroomBytes)})` : (plan.notes[device.index] ?? 'auto');
+}
+
+function dryRunReport(config: RunConfig, plan: ReplicaPlan, devices: Device[], items: Item[], description: string, threads: number): string {
   const lines = [
     `script:   ${config.script}`,
     `inputs:   ${items.length} items (${description})`,
     `output:   ${config.output}`,
     `devices:  ${devices.length}`,
-    ...devices.map((device) => `  ${device.label}  ${config.workersPerGpu} replica(s), ${threads} CPU thread(s) each, CUDA_VISIBLE_DEVICES=${JSON.stringify(device.visibleDevices)}`),
-    `replicas: ${devices.length * config.workersPerGpu} in all; batch size ${config.batchSize}, prefetch ${config.prefetch}`,
+    ...devices.map((device) => `  ${device.label}  ${replicasText(config, plan, device)}, ${threads} CPU thread(s) each, CUDA_VISIBLE_DEVICES=${JSON.stringify(device.visibleDevices)}`),
+    `replicas: ${config.workersPerGpu === 'auto' ? `${devices.length} to start, at most ${devices.length * plan.slotsPerDevice}` : devices.length * config.workersPerGpu} in all; batch size ${config.batchSize}, prefetch ${config.prefetch}`,
     `python:   ${config.python}`,
   ];
   if (Object.keys(config.options).length > 0) lines.push(`options:  ${Object.entries(config.options).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -72,11 +79,14 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
   const source = await readInputs(config.inputs, io.stdin);
   const items = config.limit === undefined ? source.items : source.items.slice(0, config.limit);
   const { devices, warning } = resolveDevices(config.devices, io.discovery ?? systemDiscovery());
-  const threads = threadsPerReplica(devices.length * config.workersPerGpu);
+  const plan = planReplicas(config.workersPerGpu, devices, availableParallelism(), process.env.GPU_ORCHESTRATE_AUTO_MEASURE_CPU === '1');
+  // Under auto, as many threads each as if every slot were in use: a replica added later must
+  // not oversubscribe the cores.
+  const threads = threadsPerReplica(devices.length * plan.slotsPerDevice);
   if (warning) io.stderr(`warning: ${warning}\n`);
 
   if (config.dryRun) {
-    io.stdout(dryRunReport(config, devices, items, source.description, threads));
+    io.stdout(dryRunReport(config, plan, devices, items, source.description, threads));
     return ExitCode.ok;
   }
   if (config.existingOutput === 'refuse' && outputHasContent(config.output)) {
@@ -97,6 +107,6 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
     io.stderr(`nothing to do: every item is already in ${config.output}\n`);
     return ExitCode.ok;
   }
-  const session = new RunSession(config, { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threads);
+  const session = new RunSession({ ...config, workersPerGpu: plan.slotsPerDevice }, { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threads, plan);
   return session.execute();
 }

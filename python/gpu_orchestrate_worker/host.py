@@ -11,20 +11,28 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import codec, protocol
 from .parent_watch import die_with_parent
 from .replica import ReplicaConfig, replica_main
+from .script import ScriptError, check_source, load
+from .shared import SharedDataError, raise_open_file_limit, share
+from .telemetry import device_probe
 
 STOP_GRACE_SECONDS = 5.0
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 HEARTBEAT_SECONDS = 1.0
+TELEMETRY_SECONDS = 2.0
 POLL_MILLISECONDS = 100
+# load_shared raised (or returned what cannot be shared): the controller has the reason already.
+EXIT_SHARED_ERROR = 3
 
 
 @dataclass
@@ -32,7 +40,7 @@ class HostConfig:
     device_index: int
     device_label: str
     torch_device: str
-    replicas: int
+    replicas: int  # how many to start now; a `start` command may add more, up to len(task_endpoints)
     script: str
     events_endpoint: str
     control_endpoint: str
@@ -69,6 +77,62 @@ class Host:
         self.control = self.context.socket(zmq.PULL)
         self.control.connect(config.control_endpoint)
         self.pid = os.getpid()
+        # What load_shared returned, in shared memory. Held for the host's whole life: replicas
+        # (and restarted ones) map the same storage, and CUDA tensors must outlive their users.
+        self.shared: Any = {}
+        self.read_memory = device_probe(config.torch_device, self.pid)
+
+    def load_shared_data(self) -> bool:
+        """Call the script's load_shared once, if it has one; False when it failed (reported)."""
+        path = Path(self.config.script)
+        try:
+            if "load_shared" not in check_source(path):
+                return True
+        except ScriptError:
+            return True  # the replicas report the script's problem, once each as before
+        beating = threading.Event()
+        beater = threading.Thread(target=self._heartbeat_until, args=(beating,), name="heartbeat-while-loading", daemon=True)
+        beater.start()  # loading a large store takes minutes: the controller must not take us for hung
+        error: protocol.ErrorInfo | None = None
+        try:
+            script = load(path)  # a ScriptError's message names the file and the cause
+            assert script.load_shared is not None
+            raise_open_file_limit()  # one descriptor per shared storage, in the host and each replica
+            self.shared = share(script.load_shared(dict(self.config.options)))
+        except ScriptError as exc:
+            error = protocol.error_info(exc)
+        except SharedDataError as exc:
+            error = protocol.error_info(exc)
+            error["message"] = f"{path}: {exc}"
+        except BaseException as exc:  # the user's code: anything, SystemExit included
+            error = protocol.error_info(exc)
+            error["message"] = f"{path}: load_shared() raised {type(exc).__name__}: {exc}"
+        finally:
+            beating.set()
+            beater.join()
+        if error is not None:
+            self.events.send(codec.encode(protocol.shared_error(self.config.device_index, self.pid, error)))
+            return False
+        return True
+
+    def _heartbeat_until(self, done: threading.Event) -> None:
+        import zmq
+
+        socket = self.context.socket(zmq.PUSH)  # sockets are not thread-safe: this thread's own
+        socket.setsockopt(zmq.LINGER, 1000)
+        socket.connect(self.config.events_endpoint)
+        while not done.wait(HEARTBEAT_SECONDS):
+            socket.send(codec.encode(protocol.heartbeat(self.config.device_index, self.pid)))
+        socket.close()
+
+    def send_telemetry(self) -> None:
+        reading = self.read_memory()
+        if reading is None:
+            return
+        message = protocol.telemetry(
+            self.config.device_index, self.pid, reading.used, reading.free, reading.total, reading.utilization, reading.source
+        )
+        self.events.send(codec.encode(message))
 
     def start_replica(self, index: int, generation: int) -> None:
         previous = self.processes.get(index)
@@ -88,6 +152,7 @@ class Host:
             parent_pid=self.pid,
             options=self.config.options,
             generation=generation,
+            shared=self.shared,  # pickled by torch's reductions: a handle to the storage, not its bytes
         )
         name = f"{self.config.device_label}/replica-{index}"
         process = self.spawn.Process(target=replica_main, args=(replica_config,), name=name)
@@ -115,6 +180,13 @@ class Host:
     def serve(self) -> int:
         import zmq
 
+        if not self.load_shared_data():
+            self.events.close()
+            self.control.close(linger=0)
+            self.context.term()
+            return EXIT_SHARED_ERROR
+        self.send_telemetry()  # before any replica: the device's memory without them
+        next_telemetry = time.monotonic() + TELEMETRY_SECONDS
         for index in range(self.config.replicas):
             generations = self.config.generations
             self.start_replica(index, generations[index] if index < len(generations) else 0)
@@ -129,6 +201,9 @@ class Host:
             if now >= next_heartbeat:
                 self.events.send(codec.encode(protocol.heartbeat(self.config.device_index, self.pid)))
                 next_heartbeat = now + HEARTBEAT_SECONDS
+            if now >= next_telemetry:
+                self.send_telemetry()
+                next_telemetry = now + TELEMETRY_SECONDS
             if poller.poll(POLL_MILLISECONDS):
                 try:
                     kind, replica, generation = protocol.parse_control(codec.decode(self.control.recv()))
@@ -137,7 +212,9 @@ class Host:
                 else:
                     if kind == "shutdown":
                         shutdown = True
-                    elif replica < self.config.replicas:
+                    elif replica < len(self.config.task_endpoints):
+                        # Also how a device grows under --workers-per-gpu auto: the controller
+                        # bound a task socket for every replica it may add, and starts the next.
                         self.start_replica(replica, generation)
             for index, (process, _) in list(self.processes.items()):
                 if process.exitcode is not None:

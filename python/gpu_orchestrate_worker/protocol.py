@@ -19,6 +19,15 @@ Replica or host -> controller (one shared PULL socket):
     {"v", "kind": "setup_error",  "device", "replica", "pid", "error"}   # setup() raised
     {"v", "kind": "replica_exit", "device", "replica", "pid", "exitcode", "generation"}  # host
     {"v", "kind": "heartbeat",    "device", "pid"}                        # host, every second
+    {"v", "kind": "telemetry",    "device", "pid", "memory_used", "memory_free", "memory_total",
+                                  "utilization": float | None, "source": str} # host, every 2 s
+    {"v", "kind": "shared_error", "device", "pid", "error"}   # host: load_shared() failed
+
+Telemetry: memory in bytes. On a GPU, the device's memory (all processes on it) and its
+utilization in percent when NVML tells it; on a CPU device, the proportional set size (PSS) of
+the host and its replicas as "used", the machine's available memory as "free", its RAM as
+"total", and no utilization. "source" says which reading it is ("nvml", "nvidia-smi",
+"torch.cuda", "pss").
 
 An outcome is {"ok": True, "result": value, "seconds": float}
           or {"ok": False, "error": error, "seconds": float, "oom": bool};
@@ -74,6 +83,26 @@ def result(
 
 def heartbeat(device: int, pid: int) -> dict[str, Any]:
     return {"v": PROTOCOL_VERSION, "kind": "heartbeat", "device": device, "pid": pid}
+
+
+def telemetry(
+    device: int, pid: int, memory_used: int, memory_free: int, memory_total: int, utilization: float | None, source: str
+) -> dict[str, Any]:
+    return {
+        "v": PROTOCOL_VERSION,
+        "kind": "telemetry",
+        "device": device,
+        "pid": pid,
+        "memory_used": memory_used,
+        "memory_free": memory_free,
+        "memory_total": memory_total,
+        "utilization": utilization,
+        "source": source,
+    }
+
+
+def shared_error(device: int, pid: int, error: ErrorInfo) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "kind": "shared_error", "device": device, "pid": pid, "error": error}
 
 
 def replica_error(kind: str, device: int, replica: int, pid: int, error: ErrorInfo) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from . import codec, protocol
 from .oom import free_device_memory, is_out_of_memory
 from .parent_watch import die_with_parent
 from .script import Context, ScriptError, load
+from .shared import unwrap
 
 # Exit codes a replica uses on purpose; the host reports them, the controller explains them.
 EXIT_SCRIPT_ERROR = 3
@@ -38,6 +39,7 @@ class ReplicaConfig:
     parent_pid: int
     options: dict[str, str] = field(default_factory=dict)
     generation: int = 0  # how many times the controller has started this replica before
+    shared: Any = field(default_factory=dict)  # the host's load_shared data (shared.py): handles, not copies
 
 
 class InferContractError(Exception):
@@ -169,6 +171,7 @@ def replica_main(config: ReplicaConfig) -> None:
         device_index=config.device_index,
         device_label=config.device_label,
         options=dict(config.options),
+        shared=unwrap(config.shared),
     )
     try:
         model = script.setup(ctx)

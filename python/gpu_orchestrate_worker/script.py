@@ -1,7 +1,8 @@
 """The user's script: imported by path in each replica, checked against the contract.
 
 Required: setup(ctx) -> model, infer(model, batch) -> list of results (same length and order).
-Optional: teardown(model). The script is imported under a private module name, so its
+Optional: load_shared(options) -> data shared by every replica of a device host (ctx.shared; see
+shared.py for what it may return), teardown(model). The script is imported under a private module name, so its
 `if __name__ == "__main__":` block never runs inside a replica.
 """
 
@@ -16,7 +17,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 REQUIRED = ("setup", "infer")
-OPTIONAL = ("teardown",)
+OPTIONAL = ("load_shared", "teardown")
 
 
 class ScriptError(Exception):
@@ -32,7 +33,7 @@ class Context:
     device_index: int  # index of the device in the run's device list
     device_label: str  # as the controller names it: "cuda:2", "cpu:1"
     options: dict[str, str] = field(default_factory=dict)  # from --opt key=value
-    shared: dict[str, Any] = field(default_factory=dict)  # from load_shared (later)
+    shared: Any = field(default_factory=dict)  # what load_shared(options) returned, in shared memory
 
 
 @dataclass
@@ -41,12 +42,15 @@ class UserScript:
     setup: Callable[[Context], Any]
     infer: Callable[[Any, list[Any]], list[Any]]
     teardown: Callable[[Any], None] | None
+    load_shared: Callable[[dict[str, str]], Any] | None = None
 
 
-def check_source(path: Path) -> None:
+def check_source(path: Path) -> frozenset[str]:
     """Cheap checks that need no import: the file exists, parses, and binds setup and infer.
 
     The controller runs this once before it starts any device, so a typo stops the run at once.
+    Returns the optional functions the script binds (the device host imports the script only
+    when it defines load_shared).
     """
     if not path.is_file():
         raise ScriptError(f"{path}: no such file; pass the path of your Python script to --script")
@@ -64,6 +68,24 @@ def check_source(path: Path) -> None:
     missing = [name for name in REQUIRED if name not in bound]
     if missing:
         raise ScriptError(_missing_message(path, missing))
+    _check_load_shared_signature(path, tree)
+    return frozenset(name for name in OPTIONAL if name in bound)
+
+
+def _check_load_shared_signature(path: Path, tree: ast.Module) -> None:
+    """`def load_shared():` (no parameter) would fail only once a host calls it: say so now."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "load_shared":
+            if isinstance(node, ast.AsyncFunctionDef):
+                raise ScriptError(f"{path}, line {node.lineno}: load_shared must be a plain function, not async: def load_shared(options): ...")
+            arguments = node.args
+            positional = len(arguments.posonlyargs) + len(arguments.args)
+            required = positional - len(arguments.defaults)
+            if (positional < 1 and arguments.vararg is None) or required > 1:
+                raise ScriptError(
+                    f"{path}, line {node.lineno}: load_shared takes the options as its one argument: "
+                    "def load_shared(options): ...  # returns a dict of tensors and arrays"
+                )
 
 
 def _top_level_names(tree: ast.Module) -> set[str]:
@@ -116,4 +138,11 @@ def _bind(path: Path, module: ModuleType) -> UserScript:
     if missing:
         raise ScriptError(_missing_message(path, missing))
     teardown = getattr(module, "teardown", None)
-    return UserScript(path=path, setup=module.setup, infer=module.infer, teardown=teardown if callable(teardown) else None)
+    load_shared = getattr(module, "load_shared", None)
+    return UserScript(
+        path=path,
+        setup=module.setup,
+        infer=module.infer,
+        teardown=teardown if callable(teardown) else None,
+        load_shared=load_shared if callable(load_shared) else None,
+    )

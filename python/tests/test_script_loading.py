@@ -193,3 +193,25 @@ def test_a_helper_module_beside_the_script_is_importable(tmp_path: Path, write: 
     helpers = _helper_module(tmp_path)
     script = load(write(f"from {helpers} import setup, infer\n"))
     assert script.infer(script.setup(context(scale="2")), [4]) == [8]
+
+
+def test_check_source_names_the_optional_functions_a_script_binds(write: Callable[..., Path]) -> None:
+    assert check_source(write(GOOD)) == frozenset()
+    with_both = textwrap.dedent(GOOD) + "\ndef load_shared(options):\n    return {}\n\ndef teardown(model):\n    pass\n"
+    assert check_source(write(with_both)) == frozenset({"load_shared", "teardown"})
+
+
+@pytest.mark.parametrize("signature", ["def load_shared():", "def load_shared(options, extra):", "async def load_shared(options):"])
+def test_a_load_shared_that_cannot_take_the_options_is_refused_before_the_run(write: Callable[..., Path], signature: str) -> None:
+    path = write(textwrap.dedent(GOOD) + f"\n{signature}\n    return {{}}\n")
+    with pytest.raises(ScriptError) as caught:
+        check_source(path)
+    message = str(caught.value)
+    assert str(path) in message and "line 8" in message
+    assert "def load_shared(options)" in message
+
+
+@pytest.mark.parametrize("signature", ["def load_shared(options):", "def load_shared(options, cache=None):", "def load_shared(*args):"])
+def test_load_shared_signatures_that_take_the_options_load(write: Callable[..., Path], signature: str) -> None:
+    script = load(write(textwrap.dedent(GOOD) + f"\n{signature}\n    return {{'ok': 1}}\n"))
+    assert script.load_shared is not None and script.load_shared({}) == {"ok": 1}

@@ -16,6 +16,7 @@ export const DEFAULTS = {
   python: 'python3',
   retries: 2,
   graceSeconds: 30,
+  memoryHeadroom: '2GiB',
 } as const;
 
 export interface RunConfig {
@@ -23,7 +24,10 @@ export interface RunConfig {
   inputs: string;
   output: string;
   devices: DeviceRequest;
-  workersPerGpu: number;
+  /** Replicas per device, or 'auto': measured per device (src/scheduler/replica-plan.ts). */
+  workersPerGpu: number | 'auto';
+  /** Under auto: free device memory a new replica must leave, in bytes. */
+  memoryHeadroomBytes: number;
   batchSize: number;
   prefetch: number;
   python: string;
@@ -50,6 +54,7 @@ export interface RawOptions {
   output?: string;
   gpus?: string;
   workersPerGpu?: string;
+  memoryHeadroom?: string;
   batchSize?: string;
   prefetch?: string;
   python?: string;
@@ -84,8 +89,25 @@ function seconds(flag: string) {
     .refine((n) => n > 0, { message: `${flag} must be more than 0 seconds` });
 }
 
+const SIZE_UNITS: Record<string, number> = { b: 1, k: 2 ** 10, kib: 2 ** 10, kb: 1e3, m: 2 ** 20, mib: 2 ** 20, mb: 1e6, g: 2 ** 30, gib: 2 ** 30, gb: 1e9, t: 2 ** 40, tib: 2 ** 40, tb: 1e12 };
+
+/** "2GiB", "1.5 GiB", "512MiB", "2G" (binary), "2GB" (decimal) -> bytes. */
+export function parseSize(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match ? SIZE_UNITS[(match[2] ?? '').toLowerCase() || 'none'] : undefined;
+  if (!match || (unit === undefined && Number(match[1]) !== 0)) {
+    throw new UsageError(`${flag} ${JSON.stringify(text)}: expected a size with its unit, such as 2GiB, 1.5GiB or 512MiB`);
+  }
+  return Math.round(Number(match[1]) * (unit ?? 1));
+}
+
 const numbers = z.object({
-  workersPerGpu: positiveInteger('--workers-per-gpu', 64),
+  workersPerGpu: z
+    .string()
+    .trim()
+    .regex(/^(auto|\d+)$/, { message: '--workers-per-gpu takes a whole number or auto' })
+    .transform((text) => (text === 'auto' ? ('auto' as const) : Number(text)))
+    .refine((n) => n === 'auto' || (n >= 1 && n <= 64), { message: '--workers-per-gpu must be between 1 and 64, or auto' }),
   batchSize: positiveInteger('--batch-size', 65_536),
   prefetch: positiveInteger('--prefetch', 64),
   limit: positiveInteger('--limit', Number.MAX_SAFE_INTEGER).optional(),
@@ -124,8 +146,12 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
   if (raw.resume && raw.overwrite) throw new UsageError('--resume and --overwrite contradict each other: --resume continues the output, --overwrite starts it again');
   if (raw.retryFailed && raw.overwrite) throw new UsageError('--retry-failed continues an output; it cannot go with --overwrite');
 
+  if (raw.memoryHeadroom !== undefined && raw.workersPerGpu?.trim() !== 'auto') {
+    throw new UsageError(`--memory-headroom applies to --workers-per-gpu auto only (it decides when to stop adding replicas); add --workers-per-gpu auto or drop it`);
+  }
+  const memoryHeadroomBytes = parseSize('--memory-headroom', raw.memoryHeadroom ?? DEFAULTS.memoryHeadroom);
   const parsed = numbers.safeParse({
-    workersPerGpu: raw.workersPerGpu ?? String(DEFAULTS.workersPerGpu),
+    workersPerGpu: raw.workersPerGpu?.trim() ?? String(DEFAULTS.workersPerGpu),
     batchSize: raw.batchSize ?? String(DEFAULTS.batchSize),
     prefetch: raw.prefetch ?? String(DEFAULTS.prefetch),
     limit: raw.limit,
@@ -146,6 +172,7 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     output,
     devices: parseDeviceRequest(raw.gpus ?? DEFAULTS.gpus),
     workersPerGpu: parsed.data.workersPerGpu,
+    memoryHeadroomBytes,
     batchSize: parsed.data.batchSize,
     prefetch: parsed.data.prefetch,
     python: raw.python ?? env.GPU_ORCHESTRATE_PYTHON ?? DEFAULTS.python,

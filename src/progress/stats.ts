@@ -1,4 +1,14 @@
 /** Counters the run keeps per device; the progress views and the summary only read them. */
+import { formatBytes } from '../scheduler/replica-count-rule.js';
+
+/** The latest memory reading of a device (telemetry from its host). */
+export interface DeviceMemory {
+  used: number;
+  total: number;
+  utilization: number | null;
+  /** "pss" on a CPU device: the host's process tree, not the whole machine. */
+  source: string;
+}
 
 export type DeviceState = 'starting' | 'loading model' | 'running' | 'restarting' | 'done' | 'stopped' | 'failed' | 'out';
 
@@ -14,13 +24,24 @@ export class DeviceStats {
   firstReadyAt: number | undefined;
   finishedAt: number | undefined;
   note: string | undefined;
+  memory: DeviceMemory | undefined;
+  /** The most memory in use the device reported during the run, in bytes. */
+  peakMemoryUsed = 0;
+  /** How the replica count was decided (--workers-per-gpu auto), for the row and the summary. */
+  replicaDecision: string | undefined;
 
   constructor(
     readonly label: string,
-    readonly replicas: number,
+    /** Replicas started on the device: grows under --workers-per-gpu auto. */
+    public replicas: number,
     batchSize: number,
   ) {
     this.batchSize = batchSize;
+  }
+
+  recordMemory(memory: DeviceMemory): void {
+    this.memory = memory;
+    this.peakMemoryUsed = Math.max(this.peakMemoryUsed, memory.used);
   }
 
   /** Items per second since the device's first replica became ready. */
@@ -80,8 +101,15 @@ export function deviceLine(device: DeviceStats, now: number): string {
   if (device.failed > 0) parts.push(`${device.failed} failed`);
   if (device.restarts > 0) parts.push(`${device.restarts} restart(s)`);
   parts.push(`${formatRate(device.rate(now))} items/s`, `batch ${device.batchSize}`);
+  if (device.memory) parts.push(memoryText(device.memory));
+  if (device.replicaDecision) parts.push(device.replicaDecision);
   if (device.note) parts.push(device.note);
   return parts.join(' · ');
+}
+
+export function memoryText(memory: DeviceMemory): string {
+  const utilization = memory.utilization === null ? '' : ` ${Math.round(memory.utilization)}%`;
+  return `mem ${formatBytes(memory.used)}/${formatBytes(memory.total)}${memory.source === 'pss' ? ' (PSS)' : ''}${utilization}`;
 }
 
 export function overallLine(stats: RunStats, now: number): string {

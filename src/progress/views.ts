@@ -5,7 +5,7 @@
  * - --quiet: nothing.
  */
 import { Listr, ProcessOutput } from 'listr2';
-import { deviceLine, overallLine, type RunStats } from './stats.js';
+import { deviceLine, memoryText, overallLine, type RunStats } from './stats.js';
 
 export interface ProgressView {
   start(): void;
@@ -43,7 +43,7 @@ export class LineView implements ProgressView {
 
   private print(): void {
     const now = Date.now();
-    const devices = this.stats.devices.map((device) => `${device.label} ${device.done}${device.failed ? `(${device.failed} failed)` : ''} ${device.state}`);
+    const devices = this.stats.devices.map((device) => `${device.label} ${device.done}${device.failed ? `(${device.failed} failed)` : ''} ${device.state}${device.memory ? ` ${memoryText(device.memory)}` : ''}`);
     this.write(`[gpu-orchestrate] ${overallLine(this.stats, now)} | ${devices.join(', ')}`);
   }
 

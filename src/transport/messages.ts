@@ -20,6 +20,7 @@ export type Outcome = z.infer<typeof outcome>;
 const device = z.number().int().nonnegative();
 const replicaRef = { v: z.literal(PROTOCOL_VERSION), device, replica: z.number().int().nonnegative() };
 const generation = z.number().int().nonnegative();
+const bytes = z.number().nonnegative();
 
 export const eventSchema = z.discriminatedUnion('kind', [
   z.object({ ...replicaRef, kind: z.literal('ready'), pid: z.number().int(), generation }),
@@ -35,6 +36,21 @@ export const eventSchema = z.discriminatedUnion('kind', [
   z.object({ ...replicaRef, kind: z.literal('setup_error'), pid: z.number().int(), error: errorInfo }),
   z.object({ ...replicaRef, kind: z.literal('replica_exit'), pid: z.number().int(), exitcode: z.number().int().nullable(), generation }),
   z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('heartbeat'), device, pid: z.number().int() }),
+  // From a device host every few seconds: its device's memory in bytes (see protocol.py for
+  // what each source measures) and utilization in percent when the source knows it.
+  z.object({
+    v: z.literal(PROTOCOL_VERSION),
+    kind: z.literal('telemetry'),
+    device,
+    pid: z.number().int(),
+    memory_used: bytes,
+    memory_free: bytes,
+    memory_total: bytes,
+    utilization: z.number().min(0).max(100).nullable(),
+    source: z.string().max(32),
+  }),
+  // From a device host whose script's load_shared() failed (or returned what cannot be shared).
+  z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('shared_error'), device, pid: z.number().int(), error: errorInfo }),
 ]);
 export type WorkerEvent = z.infer<typeof eventSchema>;
 

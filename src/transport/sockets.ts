@@ -48,6 +48,11 @@ export class Transport {
     return `ipc://${path.join(this.runDir, `task-${device}-${replica}`)}`;
   }
 
+  /**
+   * `replicas`: every replica slot of the run, those a device may only grow into later
+   * (--workers-per-gpu auto) included. A socket bound now and never connected costs an ipc file
+   * and nothing else, and binding all of them up front keeps the set of sockets fixed for the run.
+   */
   static async open(runDir: string, replicas: { device: number; replica: number }[]): Promise<Transport> {
     const events = new Pull({ maxMessageSize: MAX_EVENT_BYTES, linger: 0 });
     const transport = new Transport(runDir, events);

@@ -33,14 +33,40 @@ interface HostEntry {
 export class Fleet {
   private readonly hosts = new Map<number, HostEntry>();
   private readonly replicas = new Map<string, ReplicaProcess>();
+  /**
+   * Replicas in use per device: replicas 0..n-1. It only grows (--workers-per-gpu auto), up to
+   * `replicasPerDevice`, the task sockets bound when the run started; a restarted host starts
+   * all n again.
+   */
+  private readonly active = new Map<number, number>();
 
   constructor(
     private readonly devices: Device[],
+    /** Replica slots per device: task sockets bound, the most replicas a device may have. */
     private readonly replicasPerDevice: number,
     private readonly transport: Transport,
     private readonly launchFor: (device: Device, generations: number[]) => HostLaunch,
     private readonly onHostExit: (exit: HostExit) => void,
-  ) {}
+    initialReplicas: (device: number) => number = () => replicasPerDevice,
+  ) {
+    for (const device of devices) this.active.set(device.index, Math.min(replicasPerDevice, initialReplicas(device.index)));
+  }
+
+  activeReplicas(device: number): number {
+    return this.active.get(device) ?? 0;
+  }
+
+  /**
+   * Start one more replica under the device's running host, into the next slot; returns its
+   * index, or undefined when every slot is in use.
+   */
+  addReplica(device: number): number | undefined {
+    const replica = this.activeReplicas(device);
+    if (replica >= this.replicasPerDevice) return undefined;
+    this.active.set(device, replica + 1);
+    this.restartReplica(device, replica); // its first generation: the host starts it as for a restart
+    return replica;
+  }
 
   private key(device: number, replica: number): string {
     return `${device}/${replica}`;
@@ -53,7 +79,7 @@ export class Fleet {
   /** Start (or start again) a device's host; every replica under it starts as a new generation. */
   startHost(device: Device, now = Date.now()): void {
     const previous = this.hosts.get(device.index);
-    const generations = Array.from({ length: this.replicasPerDevice }, (_, replica) => {
+    const generations = Array.from({ length: this.activeReplicas(device.index) }, (_, replica) => {
       const current = this.replica(device.index, replica);
       return current === undefined ? 0 : current.generation + 1;
     });
@@ -158,7 +184,7 @@ export class Fleet {
     const hosts = [...this.hosts.values()].map((entry) => entry.host);
     if (mode === 'clean') {
       for (const device of this.devices) {
-        for (let replica = 0; replica < this.replicasPerDevice; replica += 1) this.transport.trySend(device.index, replica, stopMessage);
+        for (let replica = 0; replica < this.activeReplicas(device.index); replica += 1) this.transport.trySend(device.index, replica, stopMessage);
         this.transport.command(device.index, shutdownCommand);
       }
     }

@@ -58,3 +58,23 @@ describe('buildRunConfig', () => {
     expect(() => buildRunConfig({ ...base, output: '.' }, {}, dir)).toThrow(/is a directory/);
   });
 });
+
+describe('--workers-per-gpu auto and --memory-headroom', () => {
+  it('takes auto, with a 2 GiB headroom unless told otherwise', () => {
+    expect(buildRunConfig({ ...base, workersPerGpu: 'auto' }, {}, dir)).toMatchObject({ workersPerGpu: 'auto', memoryHeadroomBytes: 2 * 2 ** 30 });
+    expect(buildRunConfig({ ...base, workersPerGpu: 'auto', memoryHeadroom: '1.5GiB' }, {}, dir).memoryHeadroomBytes).toBe(1.5 * 2 ** 30);
+    expect(buildRunConfig({ ...base, workersPerGpu: 'auto', memoryHeadroom: '512 MiB' }, {}, dir).memoryHeadroomBytes).toBe(512 * 2 ** 20);
+    expect(buildRunConfig({ ...base, workersPerGpu: 'auto', memoryHeadroom: '3GB' }, {}, dir).memoryHeadroomBytes).toBe(3e9);
+    expect(buildRunConfig({ ...base, workersPerGpu: 'auto', memoryHeadroom: '0' }, {}, dir).memoryHeadroomBytes).toBe(0);
+  });
+
+  it.each([
+    [{ workersPerGpu: 'many' }, /--workers-per-gpu takes a whole number or auto \(got "many"\)/],
+    [{ workersPerGpu: '0' }, /--workers-per-gpu must be between 1 and 64, or auto/],
+    [{ workersPerGpu: 'auto', memoryHeadroom: '2' }, /--memory-headroom "2": expected a size with its unit, such as 2GiB/],
+    [{ workersPerGpu: 'auto', memoryHeadroom: 'lots' }, /--memory-headroom "lots": expected a size/],
+    [{ workersPerGpu: '2', memoryHeadroom: '2GiB' }, /--memory-headroom applies to --workers-per-gpu auto only/],
+  ])('rejects %j with a message naming the option', (override, message) => {
+    expect(() => buildRunConfig({ ...base, ...override }, {}, dir)).toThrow(message);
+  });
+});

@@ -58,14 +58,21 @@ describe('the TypeScript and Python codecs agree', () => {
 
 describe('the TypeScript and Python message shapes agree', () => {
   it('Node accepts every event the Python side builds', async () => {
-    const { stdout } = await execa('python3', [fixture('protocol_peer.py'), 'events'], { env: pythonEnv(), encoding: 'buffer' });
+    // stripFinalNewline off: binary output may end in 0x0a (the last event's traceback does).
+    const { stdout } = await execa('python3', [fixture('protocol_peer.py'), 'events'], { env: pythonEnv(), encoding: 'buffer', stripFinalNewline: false });
     const events = decode(stdout as Uint8Array) as unknown[];
     const kinds = events.map((event) => {
       const parsed = parseEvent(event);
       expect(parsed, JSON.stringify(event)).toMatchObject({ ok: true });
       return parsed.ok ? parsed.event.kind : 'rejected';
     });
-    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat']));
+    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat', 'telemetry', 'shared_error']));
+    // Bytes and percentages arrive as the numbers Python sent, utilization null when unknown.
+    const telemetry = events.map((event) => parseEvent(event)).flatMap((parsed) => (parsed.ok && parsed.event.kind === 'telemetry' ? [parsed.event] : []));
+    expect(telemetry.map(({ memory_used, memory_free, memory_total, utilization, source }) => ({ memory_used, memory_free, memory_total, utilization, source }))).toEqual([
+      { memory_used: 3 * 2 ** 30, memory_free: 21 * 2 ** 30, memory_total: 24 * 2 ** 30, utilization: 87, source: 'nvml' },
+      { memory_used: 700 * 2 ** 20, memory_free: 20 * 2 ** 30, memory_total: 23 * 2 ** 30, utilization: null, source: 'pss' },
+    ]);
   });
 
   it('Python understands every command Node builds', async () => {

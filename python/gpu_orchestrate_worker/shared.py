@@ -1,0 +1,116 @@
+"""Shared read-only data: what load_shared(options) returns, placed once in shared memory.
+
+The device host calls load_shared once; every replica it starts receives the result as
+`ctx.shared`. Tensors and numpy arrays are not copied per replica: the host moves each into
+shared memory (`Tensor.share_memory_()`), and when a replica is spawned torch.multiprocessing's
+reductions pickle only a handle to that storage (with the default `file_descriptor` strategy, a
+file descriptor the child maps), so every replica maps the same physical pages. This is how
+torch itself shares tensors between processes; see the "Sharing strategies" section of the
+torch.multiprocessing documentation.
+
+What load_shared may return (checked here, with the path of anything else in the message):
+- a dict with string keys (or a list or tuple) whose values are, at any depth:
+  - torch tensors: CPU tensors go to shared memory; CUDA tensors are passed as CUDA IPC handles
+    by torch (the host keeps them alive for its whole life, as torch requires);
+  - numpy arrays of a dtype torch has (bool, integers, floats, complex): shared the same way,
+    and given back to replicas as numpy arrays viewing the shared memory;
+  - None, bools, numbers, strings and bytes: small values, copied to each replica.
+Replicas should treat the data as read-only: a write is seen by every replica of the host, with
+no locking.
+
+Each tensor's storage is one shared-memory file, held open as a file descriptor by the host and
+by every replica: return a few large tensors (concatenated, with an offsets array, as
+examples/match_pairs.py does) rather than one per image. raise_open_file_limit() lifts the soft
+limit on open files to the hard one, as the torch.multiprocessing docs advise for many storages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCALARS = (type(None), bool, int, float, str, bytes)
+
+
+class SharedDataError(TypeError):
+    """load_shared returned something that cannot be shared; the message names where it is."""
+
+
+class NumpyShared:
+    """A numpy array's data as a shared tensor; replicas get a numpy view of it back."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor: Any) -> None:
+        self.tensor = tensor
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled by multiprocessing's ForkingPickler: the tensor inside goes by torch's reducer.
+        return (NumpyShared, (self.tensor,))
+
+
+def raise_open_file_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard limit; spawned replicas inherit it."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass  # not POSIX, or not allowed: the default limit stays
+
+
+def share(value: Any, where: str = "load_shared()") -> Any:
+    """Return `value` with every tensor and array moved to shared memory (one copy, here).
+
+    A tensor already in shared memory (or on a GPU) is not copied again: returning
+    `torch.empty(...).share_memory_()` filled in place saves the host the transient double.
+    """
+    import numpy as np
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach()
+        if tensor.device.type == "cpu" and not tensor.is_shared():
+            tensor = tensor.share_memory_()
+        return tensor
+    if isinstance(value, np.ndarray):
+        try:
+            tensor = torch.from_numpy(np.ascontiguousarray(value))
+        except TypeError as exc:
+            raise SharedDataError(
+                f"{where} is a numpy array of dtype {value.dtype}, which torch cannot hold ({exc}); "
+                "convert it to a numeric dtype, or to a tensor, before returning it"
+            ) from exc
+        return NumpyShared(tensor.share_memory_())
+    if isinstance(value, dict):
+        shared = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise SharedDataError(f"{where} has the key {key!r} ({type(key).__name__}); use string keys")
+            shared[key] = share(item, f"{where}[{key!r}]")
+        return shared
+    if isinstance(value, (list, tuple)):
+        items = [share(item, f"{where}[{index}]") for index, item in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, SCALARS):
+        return value
+    raise SharedDataError(
+        f"{where} is a {type(value).__module__}.{type(value).__name__}, which cannot be shared; return "
+        "a dict of torch tensors, numpy arrays and plain values (None, bools, numbers, strings, bytes), "
+        "nested in dicts, lists or tuples. Build models in setup(ctx), not in load_shared."
+    )
+
+
+def unwrap(value: Any) -> Any:
+    """In a replica: the structure load_shared returned, numpy arrays restored as views."""
+    if isinstance(value, NumpyShared):
+        return value.tensor.numpy()  # shares the tensor's memory and keeps it alive
+    if isinstance(value, dict):
+        return {key: unwrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(unwrap(item) for item in value)
+    return value
+
