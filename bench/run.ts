@@ -9,12 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { overhead } from './overhead.js';
+import { startup } from './startup.js';
 import { formatTable, type Table } from './lib/table.js';
 
 type Section = (scratch: string) => Promise<Table[]>;
 
 const SECTIONS: Record<string, Section> = {
   overhead: async (scratch) => [(await overhead(scratch, Number(process.env.BENCH_ITEMS ?? 100_000))).table],
+  startup: async (scratch) => [await startup(scratch)],
 };
 
 async function main(): Promise<void> {
