@@ -15,7 +15,7 @@ import { formatTable, type Table } from './lib/table.js';
 type Section = (scratch: string) => Promise<Table[]>;
 
 const SECTIONS: Record<string, Section> = {
-  overhead: async (scratch) => [(await overhead(scratch, Number(process.env.BENCH_ITEMS ?? 100_000))).table],
+  overhead: async (scratch) => [(await overhead(scratch, Number(process.env.BENCH_ITEMS ?? 100_000), process.env.BENCH_BATCHES?.split(',').map(Number))).table],
   startup: async (scratch) => [await startup(scratch)],
 };
 

@@ -28,6 +28,8 @@ export interface WatchedRun {
   lines: number;
   /** Unix ms: the command exited. */
   exitedAt: number;
+  /** CPU seconds (user + system) the controller process used between the first line and the last. */
+  controllerCpuSeconds: number;
   /** One JSON object per replica, from the fixtures' --opt trace=PATH. */
   traces: ReplicaTrace[];
 }
@@ -50,6 +52,18 @@ export interface ReplicaTrace {
 export function steadyRate(run: WatchedRun): number {
   if (run.firstLineAt === undefined || run.lastLineAt === undefined || run.lastLineAt <= run.firstLineAt) return NaN;
   return (run.lines - run.linesAtFirst) / ((run.lastLineAt - run.firstLineAt) / 1000);
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: what /proc/<pid>/stat counts in on Linux
+
+/** utime + stime of a live process, from /proc; NaN once it is gone. */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
 }
 
 export async function watchedRun(args: { script: string; inputs: string; output: string; gpus: string; batchSize: number; extra?: string[]; opts?: Record<string, string>; trace?: string }): Promise<WatchedRun> {
@@ -76,6 +90,8 @@ export async function watchedRun(args: { script: string; inputs: string; output:
   let firstLineAt: number | undefined;
   let lastLineAt: number | undefined;
   const buffer = Buffer.alloc(1 << 20);
+  let cpuAtFirst = NaN;
+  let cpuAtLast = NaN;
   const look = (): void => {
     if (fd === undefined) {
       if (!existsSync(args.output)) return;
@@ -90,11 +106,14 @@ export async function watchedRun(args: { script: string; inputs: string; output:
     }
     if (grew && lines > 0) {
       const now = Date.now();
+      const cpu = cpuSecondsOf(child.pid);
       if (firstLineAt === undefined) {
         firstLineAt = now;
         linesAtFirst = lines;
+        cpuAtFirst = cpu;
       }
       lastLineAt = now;
+      if (Number.isFinite(cpu)) cpuAtLast = cpu;
     }
   };
   const timer = setInterval(look, POLL_MS);
@@ -107,5 +126,5 @@ export async function watchedRun(args: { script: string; inputs: string; output:
     ? readFileSync(args.trace, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as ReplicaTrace)
     : [];
   if (exitCode !== 0) throw new Error(`gpu-orchestrate exited with ${exitCode} on ${args.script} (${args.gpus}, batch ${args.batchSize}):\n${stderr.slice(-2000)}`);
-  return { exitCode, stderr, startedAt, firstLineAt, linesAtFirst, lastLineAt, lines, exitedAt, traces };
+  return { exitCode, stderr, startedAt, firstLineAt, linesAtFirst, lastLineAt, lines, exitedAt, controllerCpuSeconds: cpuAtLast - cpuAtFirst, traces };
 }
