@@ -25,6 +25,7 @@ export async function overhead(scratch: string, items: number, batchSizes = [1, 
       thousands(rate),
       target ? `≥ ${thousands(target)}: ${rate >= target ? 'met' : 'NOT met'}` : '-',
       fixed((run.controllerCpuSeconds / (run.lines - run.linesAtFirst)) * 1e6, 1),
+      fixed((run.traces.reduce((sum, trace) => sum + trace.cpu_seconds, 0) / items) * 1e6, 1),
       fixed(((run.firstLineAt ?? NaN) - run.startedAt) / 1000, 2),
       fixed((run.exitedAt - run.startedAt) / 1000, 2),
     ]);
@@ -33,11 +34,11 @@ export async function overhead(scratch: string, items: number, batchSizes = [1, 
     runs,
     table: {
       title: 'Overhead: a no-op script on cpu:2 (one replica per device)',
-      columns: ['batch size', 'items', 'items/s (first result → last)', 'target', 'controller CPU µs/item', 'command → first result (s)', 'command → exit (s)'],
+      columns: ['batch size', 'items', 'items/s (first result → last)', 'target', 'controller CPU µs/item', 'replicas CPU µs/item', 'command → first result (s)', 'command → exit (s)'],
       rows,
       notes: [
         'items/s counts the lines written between the first line on disk and the last, over that time (polled every 2 ms).',
-        "controller CPU: the Node process's user + system CPU time over the same window (from /proc, 10 ms ticks), per item: what one item costs the event loop.",
+        "controller CPU: the Node process's user + system CPU time over the same window (from /proc, 10 ms ticks), per item: what one item costs the event loop. replicas CPU: the replicas' own CPU time (time.process_time) from setup to teardown, summed, per item.",
       ],
     },
   };

@@ -46,6 +46,8 @@ export interface ReplicaTrace {
   first_infer: number | null;
   last_infer_end: number | null;
   items: number;
+  /** CPU seconds the replica used from setup to teardown. */
+  cpu_seconds: number;
 }
 
 /** Items per second from the first result on disk to the last (start-up excluded). */
