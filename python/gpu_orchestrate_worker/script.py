@@ -1,7 +1,8 @@
 """The user's script: imported by path in each replica, checked against the contract.
 
 Required: setup(ctx) -> model, infer(model, batch) -> list of results (same length and order).
-Optional: teardown(model). The script is imported under a private module name, so its
+Optional: teardown(model); preprocess(item) -> what infer receives for that item, run on a thread
+pool ahead of infer (see preprocess.py). The script is imported under a private module name, so its
 `if __name__ == "__main__":` block never runs inside a replica.
 """
 
@@ -16,7 +17,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 REQUIRED = ("setup", "infer")
-OPTIONAL = ("teardown",)
+OPTIONAL = ("teardown", "preprocess")
 
 
 class ScriptError(Exception):
@@ -41,6 +42,7 @@ class UserScript:
     setup: Callable[[Context], Any]
     infer: Callable[[Any, list[Any]], list[Any]]
     teardown: Callable[[Any], None] | None
+    preprocess: Callable[[Any], Any] | None = None
 
 
 def check_source(path: Path) -> None:
@@ -116,4 +118,16 @@ def _bind(path: Path, module: ModuleType) -> UserScript:
     if missing:
         raise ScriptError(_missing_message(path, missing))
     teardown = getattr(module, "teardown", None)
-    return UserScript(path=path, setup=module.setup, infer=module.infer, teardown=teardown if callable(teardown) else None)
+    preprocess = getattr(module, "preprocess", None)
+    if preprocess is not None and not callable(preprocess):
+        raise ScriptError(
+            f"{path}: preprocess is a {type(preprocess).__name__}, not a function; define "
+            "def preprocess(item): ...  # returns what infer receives for that item, or remove it"
+        )
+    return UserScript(
+        path=path,
+        setup=module.setup,
+        infer=module.infer,
+        teardown=teardown if callable(teardown) else None,
+        preprocess=preprocess,
+    )

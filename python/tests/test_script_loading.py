@@ -193,3 +193,14 @@ def test_a_helper_module_beside_the_script_is_importable(tmp_path: Path, write: 
     helpers = _helper_module(tmp_path)
     script = load(write(f"from {helpers} import setup, infer\n"))
     assert script.infer(script.setup(context(scale="2")), [4]) == [8]
+
+
+def test_an_optional_preprocess_is_bound_when_defined(write: Callable[..., Path]) -> None:
+    script = load(write(GOOD + "\n    def preprocess(item):\n        return item + 1\n"))
+    assert script.preprocess is not None and script.preprocess(1) == 2
+    assert load(write(GOOD, name="plain.py")).preprocess is None
+
+
+def test_a_preprocess_that_is_not_a_function_is_refused_with_the_fix(write: Callable[..., Path]) -> None:
+    with pytest.raises(ScriptError, match=r"preprocess is a dict, not a function; define\s+def preprocess\(item\)"):
+        load(write(GOOD + "\n    preprocess = {}\n"))
