@@ -17,7 +17,8 @@ from typing import Any, Callable
 from . import codec, protocol
 from .oom import free_device_memory, is_out_of_memory
 from .parent_watch import die_with_parent
-from .script import Context, ScriptError, load
+from .preprocess import PreparedBatches, merge_outcomes
+from .script import Context, ScriptError, UserScript, load
 from .shared import unwrap
 
 # Exit codes a replica uses on purpose; the host reports them, the controller explains them.
@@ -137,6 +138,42 @@ def _limit_threads(threads: int) -> None:
         pass  # already set by the script's import; the intra-op limit is what matters
 
 
+def serve_batches(script: UserScript, model: Any, tasks: Any, events: Any, config: ReplicaConfig) -> None:
+    """Receive, infer, send, until the stop message."""
+    while True:
+        kind, batch, inputs = protocol.parse_task(codec.decode(tasks.recv()))
+        if kind == "stop":
+            return
+        oom_split = OomSplit()
+        outcomes = run_batch(script.infer, model, inputs, oom_split)
+        message = protocol.result(config.device_index, config.replica, batch, outcomes, oom_split.hint())
+        events.send(encode_result(message), copy=False)
+
+
+def preprocess_workers(threads: int) -> int:
+    """Threads for preprocess: the replica's share of the cores, and at least two, so one item's
+    preprocess never waits behind another's when infer is the only other work."""
+    return max(2, threads)
+
+
+def serve_preprocessed_batches(script: UserScript, model: Any, tasks: Any, events: Any, config: ReplicaConfig) -> None:
+    """As serve_batches, with preprocess(item) run on a thread pool as soon as a batch arrives."""
+    assert script.preprocess is not None
+    batches = PreparedBatches(tasks, script.preprocess, preprocess_workers(config.threads))
+    try:
+        while (received := batches.next()) is not None:
+            batch, futures = received
+            prepared = [future.result() for future in futures]
+            oom_split = OomSplit()
+            ready = [item.value for item in prepared if item.ok]
+            infer_outcomes = run_batch(script.infer, model, ready, oom_split) if ready else []
+            outcomes = merge_outcomes(prepared, infer_outcomes)
+            message = protocol.result(config.device_index, config.replica, batch, outcomes, oom_split.hint())
+            events.send(encode_result(message), copy=False)
+    finally:
+        batches.close()
+
+
 def replica_main(config: ReplicaConfig) -> None:
     # Ctrl-C reaches the whole process group; the controller decides what stops and when.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -180,19 +217,15 @@ def replica_main(config: ReplicaConfig) -> None:
         return
 
     events.send(codec.encode(protocol.ready(config.device_index, config.replica, pid, config.generation)))
-    while True:
-        try:
-            kind, batch, inputs = protocol.parse_task(codec.decode(tasks.recv()))
-        except (protocol.ProtocolError, ValueError) as exc:
-            # Only the controller writes to this socket: a bad message means a version mismatch.
-            report_failure("script_error", protocol.ProtocolError(f"bad task message: {exc}"), EXIT_PROTOCOL_ERROR)
-            return
-        if kind == "stop":
-            break
-        oom_split = OomSplit()
-        outcomes = run_batch(script.infer, model, inputs, oom_split)
-        message = protocol.result(config.device_index, config.replica, batch, outcomes, oom_split.hint())
-        events.send(encode_result(message), copy=False)
+    try:
+        if script.preprocess is None:
+            serve_batches(script, model, tasks, events, config)
+        else:
+            serve_preprocessed_batches(script, model, tasks, events, config)
+    except (protocol.ProtocolError, ValueError) as exc:
+        # Only the controller writes to this socket: a bad message means a version mismatch.
+        report_failure("script_error", protocol.ProtocolError(f"bad task message: {exc}"), EXIT_PROTOCOL_ERROR)
+        return
 
     if script.teardown is not None:
         script.teardown(model)

@@ -2,7 +2,8 @@
 
 Required: setup(ctx) -> model, infer(model, batch) -> list of results (same length and order).
 Optional: load_shared(options) -> data shared by every replica of a device host (ctx.shared; see
-shared.py for what it may return), teardown(model). The script is imported under a private module name, so its
+shared.py for what it may return); preprocess(item) -> what infer receives for that item, run on
+a thread pool ahead of infer (see preprocess.py); teardown(model). The script is imported under a private module name, so its
 `if __name__ == "__main__":` block never runs inside a replica.
 """
 
@@ -17,7 +18,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 REQUIRED = ("setup", "infer")
-OPTIONAL = ("load_shared", "teardown")
+OPTIONAL = ("load_shared", "teardown", "preprocess")
 
 
 class ScriptError(Exception):
@@ -43,6 +44,7 @@ class UserScript:
     infer: Callable[[Any, list[Any]], list[Any]]
     teardown: Callable[[Any], None] | None
     load_shared: Callable[[dict[str, str]], Any] | None = None
+    preprocess: Callable[[Any], Any] | None = None
 
 
 def check_source(path: Path) -> frozenset[str]:
@@ -139,10 +141,17 @@ def _bind(path: Path, module: ModuleType) -> UserScript:
         raise ScriptError(_missing_message(path, missing))
     teardown = getattr(module, "teardown", None)
     load_shared = getattr(module, "load_shared", None)
+    preprocess = getattr(module, "preprocess", None)
+    if preprocess is not None and not callable(preprocess):
+        raise ScriptError(
+            f"{path}: preprocess is a {type(preprocess).__name__}, not a function; define "
+            "def preprocess(item): ...  # returns what infer receives for that item, or remove it"
+        )
     return UserScript(
         path=path,
         setup=module.setup,
         infer=module.infer,
         teardown=teardown if callable(teardown) else None,
         load_shared=load_shared if callable(load_shared) else None,
+        preprocess=preprocess,
     )

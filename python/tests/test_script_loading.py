@@ -215,3 +215,14 @@ def test_a_load_shared_that_cannot_take_the_options_is_refused_before_the_run(wr
 def test_load_shared_signatures_that_take_the_options_load(write: Callable[..., Path], signature: str) -> None:
     script = load(write(textwrap.dedent(GOOD) + f"\n{signature}\n    return {{'ok': 1}}\n"))
     assert script.load_shared is not None and script.load_shared({}) == {"ok": 1}
+
+
+def test_an_optional_preprocess_is_bound_when_defined(write: Callable[..., Path]) -> None:
+    script = load(write(GOOD + "\n    def preprocess(item):\n        return item + 1\n"))
+    assert script.preprocess is not None and script.preprocess(1) == 2
+    assert load(write(GOOD, name="plain.py")).preprocess is None
+
+
+def test_a_preprocess_that_is_not_a_function_is_refused_with_the_fix(write: Callable[..., Path]) -> None:
+    with pytest.raises(ScriptError, match=r"preprocess is a dict, not a function; define\s+def preprocess\(item\)"):
+        load(write(GOOD + "\n    preprocess = {}\n"))

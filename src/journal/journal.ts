@@ -12,8 +12,8 @@ import { toJsonLine, type ArrayRef } from './json-value.js';
 const ARRAY_ALIGNMENT = 64;
 
 /**
- * Durability: every batch's lines are written with one write() as they arrive, so a crash of
- * gpu-orchestrate itself loses nothing that was written (it is in the OS's page cache). Only a
+ * Durability: every batch's lines are written as they arrive (within the event loop's turn), so a
+ * crash of gpu-orchestrate itself loses nothing that was written (it is in the OS's page cache). Only a
  * crash of the machine can lose what was not yet synced to disk, so the files are fsynced at
  * most every SYNC_INTERVAL_MS and at the end, instead of after every batch, which would cap the
  * run at the disk's sync rate. The cost: a power loss can lose the last few seconds of results;
@@ -43,6 +43,9 @@ export class Journal {
   private arraysFd: number | undefined;
   private arraysSize = 0;
   private lastSync = Date.now();
+  /** Lines appended but not yet written (see append). */
+  private pending = '';
+  private flushScheduled = false;
   readonly arraysPath: string;
 
   /** `append`: continue an existing output (--resume); otherwise start it afresh. */
@@ -70,14 +73,30 @@ export class Journal {
     return { dtype: array.dtype, shape: array.shape, file: path.basename(this.arraysPath), offset };
   };
 
-  /** Append a batch's lines in one write: a batch is either wholly in the file or torn at its end. */
+  /**
+   * Append a batch's lines. They reach the file in one write at the end of the event loop's
+   * current turn, together with the lines of every other batch that arrived in the same turn: a
+   * write per batch cost a system call per batch, the largest per-batch cost at batch size 1.
+   * Whole lines only, so a batch is still either wholly in the file or torn at its end.
+   */
   append(records: OutputRecord[]): void {
     if (records.length === 0) return;
-    let text = '';
-    for (const record of records) text += `${toJsonLine(record as unknown as Record<string, unknown>, this.writeArray)}\n`;
+    for (const record of records) this.pending += `${toJsonLine(record as unknown as Record<string, unknown>, this.writeArray)}\n`;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Write the lines appended so far; close() calls it, so nothing appended is left behind. */
+  readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending;
+    this.pending = '';
     writeSync(this.fd, text);
     if (Date.now() - this.lastSync >= SYNC_INTERVAL_MS) this.sync();
-  }
+  };
 
   private sync(): void {
     // Arrays first: a line on disk must never point at array bytes that are not.
@@ -87,6 +106,7 @@ export class Journal {
   }
 
   close(): void {
+    this.flush();
     this.sync();
     closeSync(this.fd);
     if (this.arraysFd !== undefined) closeSync(this.arraysFd);

@@ -46,6 +46,63 @@ const int64AsType = 'auto' as unknown as 'bigint';
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType, useBigIntExtension: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType });
 
+/**
+ * Reads the payload [dtype, shape, bytes] as the two encoders write it (fixarray of 3, a str, an
+ * array of unsigned integers, a bin) without a nested msgpackr unpack: msgpackr copies the whole
+ * message being decoded on every nested unpack (saveState), so a batch of n arrays cost n copies
+ * of the batch. The bytes come back as a view into the message, not a copy. Returns undefined
+ * for any other layout, which then goes through msgpackr as before.
+ */
+function readArrayPayload(payload: Uint8Array): [string, number[], Uint8Array] | undefined {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  let at = 0;
+  const byte = (): number => view.getUint8(at++);
+  try {
+    if (byte() !== 0x93) return undefined;
+    let head = byte();
+    let length: number;
+    if (head >= 0xa0 && head <= 0xbf) length = head - 0xa0;
+    else if (head === 0xd9) length = byte();
+    else return undefined;
+    const dtype = Buffer.from(payload.buffer, payload.byteOffset + at, length).toString('utf8');
+    at += length;
+    head = byte();
+    let count: number;
+    if (head >= 0x90 && head <= 0x9f) count = head - 0x90;
+    else if (head === 0xdc) {
+      count = view.getUint16(at);
+      at += 2;
+    } else return undefined;
+    const shape: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      head = byte();
+      if (head <= 0x7f) shape.push(head);
+      else if (head === 0xcc) shape.push(byte());
+      else if (head === 0xcd) {
+        shape.push(view.getUint16(at));
+        at += 2;
+      } else if (head === 0xce) {
+        shape.push(view.getUint32(at));
+        at += 4;
+      } else return undefined;
+    }
+    head = byte();
+    let size: number;
+    if (head === 0xc4) size = byte();
+    else if (head === 0xc5) {
+      size = view.getUint16(at);
+      at += 2;
+    } else if (head === 0xc6) {
+      size = view.getUint32(at);
+      at += 4;
+    } else return undefined;
+    if (at + size !== payload.byteLength) return undefined;
+    return [dtype, shape, payload.subarray(at, at + size)];
+  } catch {
+    return undefined; // ran off the end: let msgpackr say what is wrong
+  }
+}
+
 // pack/unpack (not msgpackr's write/read, whose inline layout only msgpackr reads): the
 // extension's payload is a standalone msgpack document, as Python's ext_hook expects.
 addExtension({
@@ -55,7 +112,7 @@ addExtension({
     return packr.pack([array.dtype, array.shape, array.data]);
   },
   unpack(payload: Uint8Array) {
-    const triple = unpackr.unpack(payload) as unknown;
+    const triple = readArrayPayload(payload) ?? (unpackr.unpack(payload) as unknown);
     if (!Array.isArray(triple) || triple.length !== 3) throw new TypeError('array extension: expected [dtype, shape, bytes]');
     const [dtype, shape, data] = triple as unknown[];
     if (!isDtype(dtype)) throw new TypeError(`array extension: unknown dtype ${JSON.stringify(dtype)}`);

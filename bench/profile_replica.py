@@ -1,0 +1,90 @@
+"""Profile one replica's loop with cProfile, the controller played by this script.
+
+    PYTHONPATH=python python3 bench/profile_replica.py [--batches 20000] [--batch-size 1]
+
+It binds the sockets the controller binds, runs replica_main in this process under cProfile
+(the replica's loop in a thread, this script feeding it batches with two in flight, as the
+controller's credit does), and prints the replica's CPU time per batch and the top functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import zmq
+
+from gpu_orchestrate_worker import codec, protocol
+from gpu_orchestrate_worker.replica import ReplicaConfig, replica_main
+
+NOOP = Path(__file__).resolve().parent / "fixtures" / "noop.py"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batches", type=int, default=20000)
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--script", default=str(NOOP))
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="go-profile-")
+    events_endpoint, task_endpoint = f"ipc://{folder}/events", f"ipc://{folder}/task"
+    context = zmq.Context()
+    events = context.socket(zmq.PULL)
+    events.bind(events_endpoint)
+    tasks = context.socket(zmq.PUSH)
+    tasks.bind(task_endpoint)
+    config = ReplicaConfig(device_index=0, device_label="cpu:0", torch_device="cpu", replica=0, script=args.script,
+                           events_endpoint=events_endpoint, task_endpoint=task_endpoint, threads=1, parent_pid=os.getppid())  # the replica watches its parent: ours
+    profile = cProfile.Profile()
+    cpu: dict[str, float] = {}
+
+    def replica() -> None:
+        # The replica's loop, profiled; thread CPU time, so the feeder below is not counted.
+        try:
+            replica_main_profiled()
+        except SystemExit:
+            pass
+
+    def replica_main_profiled() -> None:
+        profile.enable()
+        replica_main(config)
+        profile.disable()
+
+    import signal as signal_module
+
+    signal_module.signal = lambda *a, **k: None  # replica_main ignores SIGINT: only possible in the main thread
+    thread = threading.Thread(target=replica)
+    thread.start()
+    assert codec.decode(events.recv())["kind"] == "ready"
+    replica_clock = time.pthread_getcpuclockid(thread.ident or 0)
+    cpu_at_ready = time.clock_gettime(replica_clock)
+    profile.disable()  # torch's import and the script's setup are the start-up's, not the loop's
+    profile.clear()
+    profile.enable()
+    inputs = list(range(args.batch_size))
+    in_flight = 0
+    sent = 0
+    started = time.perf_counter()
+    while sent < args.batches or in_flight:
+        while in_flight < 2 and sent < args.batches:
+            tasks.send(codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "batch", "batch": sent, "inputs": inputs}))
+            sent += 1
+            in_flight += 1
+        codec.decode(events.recv())
+        in_flight -= 1
+    wall = time.perf_counter() - started
+    cpu["seconds"] = time.clock_gettime(replica_clock) - cpu_at_ready
+    tasks.send(codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "stop"}))
+    thread.join()
+    print(f"{args.batches} batches of {args.batch_size}: {args.batches / wall:.0f} batches/s; replica CPU {cpu['seconds'] / args.batches * 1e6:.1f} us per batch (profiled: cProfile adds to it)")
+    pstats.Stats(profile).sort_stats("tottime").print_stats(18)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+/** preprocess(item) in the user's script, through the real CLI. */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixture, jsonlItems, readOutput, runCli, scratchDir, survivors } from '../helpers/cli.js';
+
+describe('a script with preprocess(item)', () => {
+  it("gives infer what preprocess returned; an item whose preprocess raises fails alone, with its traceback", async () => {
+    const dir = scratchDir();
+    const inputs = path.join(dir, 'items.jsonl');
+    writeFileSync(inputs, jsonlItems(40));
+    const output = path.join(dir, 'out.jsonl');
+    const result = await runCli(['--script', fixture('preprocessed.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--batch-size', '4']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/8 item\(s\) failed/);
+    const lines = readOutput(output);
+    expect(lines).toHaveLength(40);
+    for (const line of lines) {
+      const value = (line.input as { value: number }).value;
+      if (value % 5 === 0) {
+        expect(line.ok).toBe(false);
+        expect(line.error?.type).toBe('ValueError');
+        expect(line.error?.message).toBe(`cannot decode item ${line.id}`);
+        expect(line.error?.traceback).toMatch(/in preprocess\n/);
+      } else {
+        expect(line.ok).toBe(true);
+        expect(line.result).toEqual({ decoded_plus_one: value * 10 + 1 });
+      }
+    }
+    expect(survivors(result.marker)).toEqual([]);
+  });
+});
