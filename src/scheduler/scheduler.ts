@@ -20,6 +20,13 @@
  * - in the running batch of a replica that timed out: retried alone; failed once it has timed
  *   out 1 + retries times.
  * Batches that were waiting behind the running one never started: they go back unpunished.
+ *
+ * End game: prefetch hides the round trip between batches, but near the end a batch waiting
+ * behind a running one can keep its replica busy while another replica has nothing left (a
+ * list sorted by size puts the largest items last). Once the fresh items would fit in what the
+ * ready replicas may prefetch, a replica gets work only when it holds none, and batches shrink
+ * to spread what is left over every ready replica (guided self-scheduling), so the devices
+ * finish within about one item of each other.
  */
 import { AdaptiveBatchSize } from './batch-size.js';
 
@@ -211,12 +218,14 @@ export class Scheduler {
   /** Hand out batches to every ready replica with free credit, one batch per replica per round. */
   assign(now = 0): Assignment[] {
     const assignments: Assignment[] = [];
+    const ready = this.order.filter((book) => book.state === 'ready').length;
     let gaveAny = true;
     while (gaveAny && this.pendingCount > 0) {
       gaveAny = false;
       for (const book of this.order) {
         if (this.pendingCount === 0) break;
         if (book.state !== 'ready' || book.inFlight.length >= this.options.prefetch) continue;
+        if (book.inFlight.length > 0 && this.inEndGame(book.device, ready)) continue;
         const first = book.inFlight[0];
         if (first !== undefined && this.batches.get(first)?.exclusive) continue;
         const picked = this.pickFor(book);
@@ -247,10 +256,17 @@ export class Scheduler {
     }
     const available = this.fresh.length - this.head;
     if (available === 0) return undefined;
-    const size = Math.min(this.batchSizeFor(book.device), available);
+    const ready = this.order.filter((other) => other.state === 'ready').length;
+    const full = this.batchSizeFor(book.device);
+    const size = this.inEndGame(book.device, ready) ? Math.min(full, Math.ceil(available / ready)) : Math.min(full, available);
     const items = this.fresh.slice(this.head, this.head + size);
     this.head += size;
     return { items, exclusive: false };
+  }
+
+  /** Are there so few fresh items left that prefetching would leave some replica without work? */
+  private inEndGame(device: number, readyReplicas: number): boolean {
+    return this.fresh.length - this.head < readyReplicas * this.options.prefetch * this.batchSizeFor(device);
   }
 
   /**

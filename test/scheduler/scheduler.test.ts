@@ -27,11 +27,25 @@ function readyScheduler(total: number, options: { batchSize: number; prefetch: n
 
 describe('Scheduler: credit-based dynamic scheduling', () => {
   it('hands out nothing until a replica is ready', () => {
-    const scheduler = new Scheduler(10, { batchSize: 4, prefetch: 2, retries: 2 });
+    const scheduler = new Scheduler(100, { batchSize: 4, prefetch: 2, retries: 2 });
     scheduler.addReplica(0, 0);
     expect(scheduler.assign()).toEqual([]);
     scheduler.markReady(0, 0);
     expect(scheduler.assign().map((a) => a.items)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+  });
+
+  it('end game: with little left, a replica that holds a batch gets no second one', () => {
+    const scheduler = readyScheduler(10, { batchSize: 4, prefetch: 2 }, [[0, 0]]);
+    expect(scheduler.assign().map((a) => a.items)).toEqual([[0, 1, 2, 3]]);
+  });
+
+  it('end game: what is left is spread over every ready replica in smaller batches', () => {
+    const replicas = Array.from({ length: 8 }, (_, device) => [device, 0] as [number, number]);
+    const scheduler = readyScheduler(20, { batchSize: 8, prefetch: 2 }, replicas);
+    const assignments = scheduler.assign();
+    expect(assignments.map((a) => a.device).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]); // one each, no replica idle
+    expect(Math.max(...assignments.map((a) => a.items.length))).toBe(3); // ceil(20 / 8), not 8
+    expect(scheduler.pendingCount).toBe(20 - assignments.reduce((sum, a) => sum + a.items.length, 0));
   });
 
   it('never gives a replica more than prefetch batches', () => {
