@@ -17,6 +17,7 @@ import { ROOT } from './lib/watched-run.js';
 import { overhead } from './overhead.js';
 import { overlap } from './overlap.js';
 import { scaling } from './scaling.js';
+import { sharedMemory } from './shared-memory.js';
 import { skew } from './skew.js';
 import { startup } from './startup.js';
 
@@ -29,6 +30,7 @@ const SECTIONS: Record<string, Section> = {
   skew: async (scratch) => [await skew(scratch)],
   overlap: async (scratch) => [await overlap(scratch)],
   large: async (scratch) => [await largeResults(scratch)],
+  shared: async () => [await sharedMemory()],
   gpu: async (scratch) => [await gpu(scratch)],
 };
 

@@ -85,6 +85,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gib", type=float, default=1.0, help="size of the tensor, GiB (default 1)")
     parser.add_argument("--replicas", type=int, default=4, help="replicas on the device (default 4)")
+    parser.add_argument("--json", action="store_true", help="print the table as JSON (for npm run bench)")
     args = parser.parse_args(argv)
     if not BIN.is_file():
         print(f"{BIN} is missing: run `npm run build` first", file=sys.stderr)
@@ -94,7 +95,8 @@ def main(argv: list[str]) -> int:
         for mode, label in (("shared", "load_shared (shared memory)"), ("own", "each replica loads its own"), ("none", "no tensor (process cost)")):
             result = measure(mode, args.gib, args.replicas, Path(folder))
             rows.append((label, result))
-    print(f"{args.replicas} replicas on cpu:0, a {args.gib:g} GiB float32 tensor; PSS of the device host and every process under it")
+    if not args.json:
+        print(f"{args.replicas} replicas on cpu:0, a {args.gib:g} GiB float32 tensor; PSS of the device host and every process under it")
     # What the tensor adds: the total less the same processes' total without it.
     baseline = rows[-1][1]["total"]
     header = ("data", "processes", "host PSS", "replicas PSS", "total PSS", "above no tensor")
@@ -102,6 +104,9 @@ def main(argv: list[str]) -> int:
         (label, str(int(r["processes"])), f"{r['host'] / GiB:.2f} GiB", f"{r['replicas'] / GiB:.2f} GiB", f"{r['total'] / GiB:.2f} GiB", f"{(r['total'] - baseline) / GiB:.2f} GiB")
         for label, r in rows
     ]
+    if args.json:
+        print(json.dumps({"replicas": args.replicas, "gib": args.gib, "columns": header, "rows": table[1:]}))
+        return 0
     widths = [max(len(row[column]) for row in table) for column in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(widths[0]) if column == 0 else cell.rjust(widths[column]) for column, cell in enumerate(row)))
