@@ -4,9 +4,11 @@ Started by the controller with CUDA_VISIBLE_DEVICES set to its one GPU (or empty
 device). Replicas are started with multiprocessing's spawn method: a fresh interpreter per
 replica, so no CUDA state is inherited and each imports the user's script itself.
 
-The host does not import torch: torch.multiprocessing's spawn context is the standard library's
-(torch only adds pickling of tensors, and the host sends none), and importing torch here would
-hold back every replica's start by one torch import (about 2 s), on the path to the first result.
+The host imports torch only when the script defines load_shared: torch.multiprocessing's spawn
+context is the standard library's, and what torch adds (pickling a tensor as a handle to its
+shared storage) it registers with multiprocessing's ForkingPickler when torch is imported, which
+shared.py does before the replicas start. Importing torch for every host would hold back each
+replica's start by one torch import (about 2 s), on the path to the first result.
 """
 
 from __future__ import annotations
