@@ -102,7 +102,7 @@ def setup(ctx: Any) -> Embedder:
     return Embedder(encoder.to(ctx.device).eval(), ctx.device, img_size)
 
 
-def preprocess(path: str, img_size: int) -> tuple[Tensor, list[int], list[int]]:
+def load_image(path: str, img_size: int) -> tuple[Tensor, list[int], list[int]]:
     """SAM's ResizeLongestSide, normalisation and padding: (tensor [3, S, S], original, resized)."""
     with Image.open(path) as image:
         rgb = np.array(image.convert("RGB"))  # a writable copy: torch refuses read-only arrays
@@ -117,7 +117,7 @@ def preprocess(path: str, img_size: int) -> tuple[Tensor, list[int], list[int]]:
 
 
 def infer(model: Embedder, batch: list[Any]) -> list[dict[str, Any]]:
-    prepared = [preprocess(item if isinstance(item, str) else item["path"], model.img_size) for item in batch]
+    prepared = [load_image(item if isinstance(item, str) else item["path"], model.img_size) for item in batch]
     images = torch.stack([pixels for pixels, _, _ in prepared]).to(model.device)
     with torch.inference_mode():
         embeddings = model.encoder(images).float().cpu()

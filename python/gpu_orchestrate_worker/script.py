@@ -70,24 +70,32 @@ def check_source(path: Path) -> frozenset[str]:
     missing = [name for name in REQUIRED if name not in bound]
     if missing:
         raise ScriptError(_missing_message(path, missing))
-    _check_load_shared_signature(path, tree)
+    _check_hook_signatures(path, tree)
     return frozenset(name for name in OPTIONAL if name in bound)
 
 
-def _check_load_shared_signature(path: Path, tree: ast.Module) -> None:
-    """`def load_shared():` (no parameter) would fail only once a host calls it: say so now."""
+# Optional hooks the runner calls with exactly one argument, and how their definition must look.
+ONE_ARGUMENT_HOOKS = {
+    "load_shared": "def load_shared(options): ...  # returns a dict of tensors and arrays",
+    "preprocess": "def preprocess(item): ...  # returns what infer receives for that item; "
+    "rename a helper of your own that has another signature",
+}
+
+
+def _check_hook_signatures(path: Path, tree: ast.Module) -> None:
+    """A hook that cannot take its one argument would fail only once a device calls it (every
+    item failing with a TypeError): say so before the run."""
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "load_shared":
-            if isinstance(node, ast.AsyncFunctionDef):
-                raise ScriptError(f"{path}, line {node.lineno}: load_shared must be a plain function, not async: def load_shared(options): ...")
-            arguments = node.args
-            positional = len(arguments.posonlyargs) + len(arguments.args)
-            required = positional - len(arguments.defaults)
-            if (positional < 1 and arguments.vararg is None) or required > 1:
-                raise ScriptError(
-                    f"{path}, line {node.lineno}: load_shared takes the options as its one argument: "
-                    "def load_shared(options): ...  # returns a dict of tensors and arrays"
-                )
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name not in ONE_ARGUMENT_HOOKS:
+            continue
+        expected = ONE_ARGUMENT_HOOKS[node.name]
+        if isinstance(node, ast.AsyncFunctionDef):
+            raise ScriptError(f"{path}, line {node.lineno}: {node.name} must be a plain function, not async: {expected}")
+        arguments = node.args
+        positional = len(arguments.posonlyargs) + len(arguments.args)
+        required = positional - len(arguments.defaults)
+        if (positional < 1 and arguments.vararg is None) or required > 1:
+            raise ScriptError(f"{path}, line {node.lineno}: {node.name} is called with one argument: {expected}")
 
 
 def _top_level_names(tree: ast.Module) -> set[str]:

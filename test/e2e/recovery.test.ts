@@ -76,8 +76,11 @@ describe('CUDA out-of-memory', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const lines = expectEachIdOnce(output, 160);
     for (const line of lines) expect(line.result).toBe((line.input as { value: number }).value * 2);
-    expect(result.stderr).toMatch(/cpu:0: batch size lowered to 4 after out-of-memory/);
-    expect(result.stderr).toMatch(/cpu:1: batch size lowered to 4 after out-of-memory/);
+    // Halving finds a size that fits, not always the largest: 16 -> 8 -> 4, but an end-game
+    // batch of 6 splits into 3 + 3. Never above what fits, never down to nothing.
+    expect(result.stderr).toMatch(/cpu:0: batch size lowered to [1-4] after out-of-memory/);
+    expect(result.stderr).toMatch(/cpu:1: batch size lowered to [1-4] after out-of-memory/);
+    expect(result.stderr).toMatch(/^cpu:0 +1 +\d+ +0 +0 +0 +[\d.]+ +[1-4] /m); // the summary's batch column
     await expectNoSurvivors(result.marker);
   });
 
