@@ -342,19 +342,18 @@ export class RunSession {
       this.scheduler.finish(index);
       records.push(this.record(index, device, event.replica, outcome));
     });
-    this.write(records);
+    this.write(records, stats);
     stats.batchSize = this.scheduler.batchSizeFor(event.device);
     const sizes = this.scheduler.batchSizePolicy(event.device);
     if (sizes?.adapted) stats.note = `batch size lowered to ${sizes.lowest} after out-of-memory (now ${sizes.current})`;
     this.stats.firstResultAt ??= Date.now();
   }
 
-  private write(records: OutputRecord[]): void {
+  /** Writes lines that all ran on the device `stats` counts for. */
+  private write(records: OutputRecord[], stats: DeviceStats): void {
     if (records.length === 0) return;
     this.journal.append(records);
     for (const record of records) {
-      const stats = this.stats.devices.find((device) => device.label === record.device);
-      if (!stats) continue;
       if (record.ok) stats.done += 1;
       else {
         stats.failed += 1;
@@ -387,11 +386,8 @@ export class RunSession {
     const device = this.devices[deviceIndex] as Device;
     const stats = this.stats.devices[deviceIndex] as DeviceStats;
     if (process.ready) stats.replicasReady = Math.max(0, stats.replicasReady - 1);
-    this.growth?.lost(deviceIndex, replica);
-    const { requeued, exhausted } = this.scheduler.replicaLost(deviceIndex, replica, cause);
     const signalName = /killed by (\w+)/.exec(why)?.[1];
-    this.write(exhausted.map((entry) => this.exhaustedRecord(entry, device, replica, { type: cause, message: signalName ?? why, traceback: '' })));
-    stats.retries += requeued;
+    const requeued = this.settleLostWork(deviceIndex, replica, cause, signalName ?? why);
     if (this.scheduler.isDone || this.draining) return;
     const back = requeued > 0 ? `; ${requeued} unfinished item(s) go back to the queue` : '';
     this.warn(`down-${deviceIndex}`, `${device.label}: ${why}${back}`);
@@ -405,6 +401,20 @@ export class RunSession {
     stats.restarts += 1;
     const incarnation = fleet.hostIncarnation(deviceIndex);
     setTimeout(() => this.queue.push({ type: 'restart-replica', device: deviceIndex, replica, incarnation }), decision.delayMs).unref();
+  }
+
+  /**
+   * A lost replica's work: its running batch retried or given up on (those lines written, the
+   * cause of death in their message), its waiting batches requeued. Returns how many went back.
+   */
+  private settleLostWork(deviceIndex: number, replica: number, cause: LossCause, death: string): number {
+    const device = this.devices[deviceIndex] as Device;
+    const stats = this.stats.devices[deviceIndex] as DeviceStats;
+    this.growth?.lost(deviceIndex, replica);
+    const { requeued, exhausted } = this.scheduler.replicaLost(deviceIndex, replica, cause);
+    this.write(exhausted.map((entry) => this.exhaustedRecord(entry, device, replica, { type: cause, message: death, traceback: '' })), stats);
+    stats.retries += requeued;
+    return requeued;
   }
 
   private onRestartReplica(deviceIndex: number, replica: number, incarnation: number): void {
@@ -442,12 +452,8 @@ export class RunSession {
       anyReady ||= process?.ready ?? false;
       if (process && !process.lossHandled) {
         process.lossHandled = true;
-        this.growth?.lost(exit.device, replica);
         // Its replicas were killed with it (PR_SET_PDEATHSIG): not of their items' doing.
-        const { requeued, exhausted } = this.scheduler.replicaLost(exit.device, replica, 'killed');
-        const device = this.devices[exit.device] as Device;
-        this.write(exhausted.map((entry) => this.exhaustedRecord(entry, device, replica, { type: 'died', message: why, traceback: '' })));
-        (this.stats.devices[exit.device] as DeviceStats).retries += requeued;
+        this.settleLostWork(exit.device, replica, 'killed', why);
       }
     }
     const stats = this.stats.devices[exit.device] as DeviceStats;
