@@ -11,8 +11,8 @@ import { readInputs, type Item } from './inputs/read-inputs.js';
 import { Journal, arraysPathFor } from './journal/journal.js';
 import { readJournal } from './journal/read-back.js';
 import type { RunConfig } from './options/config.js';
-import { formatBytes } from './scheduler/replica-count-rule.js';
-import { RunSession } from './run-session.js';
+import { formatBytes } from './util/format-bytes.js';
+import { runSession } from './session/session.js';
 import { planReplicas, type ReplicaPlan } from './scheduler/replica-plan.js';
 import { preflight } from './workers/python.js';
 
@@ -107,6 +107,5 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
     io.stderr(`nothing to do: every item is already in ${config.output}\n`);
     return ExitCode.ok;
   }
-  const session = new RunSession({ ...config, workersPerGpu: plan.slotsPerDevice }, { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threads, plan);
-  return session.execute();
+  return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threadsPerReplica: threads, plan });
 }

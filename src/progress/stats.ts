@@ -1,5 +1,5 @@
 /** Counters the run keeps per device; the progress views and the summary only read them. */
-import { formatBytes } from '../scheduler/replica-count-rule.js';
+import { formatBytes } from '../util/format-bytes.js';
 
 /** The latest memory reading of a device (telemetry from its host). */
 export interface DeviceMemory {

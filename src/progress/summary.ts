@@ -1,5 +1,5 @@
 /** The end-of-run summary: a table per device, the totals and the wall time. */
-import { formatBytes } from '../scheduler/replica-count-rule.js';
+import { formatBytes } from '../util/format-bytes.js';
 import { formatDuration, formatRate, type RunStats } from './stats.js';
 
 export function summaryTable(stats: RunStats, now: number): string {

@@ -45,3 +45,23 @@ export class AdaptiveBatchSize {
     }
   }
 }
+
+/** Each device's adaptive batch size, made when the device's first replica joins. */
+export class DeviceBatchSizes {
+  private readonly sizes = new Map<number, AdaptiveBatchSize>();
+
+  constructor(private readonly max: number) {}
+
+  of(device: number): AdaptiveBatchSize {
+    let sizes = this.sizes.get(device);
+    if (!sizes) {
+      sizes = new AdaptiveBatchSize(this.max);
+      this.sizes.set(device, sizes);
+    }
+    return sizes;
+  }
+
+  current(device: number): number {
+    return this.sizes.get(device)?.current ?? this.max;
+  }
+}

@@ -10,6 +10,7 @@
  *   than the headroom (2 GiB by default: room for what a batch's inputs may add).
  * Otherwise: add one.
  */
+import { formatBytes } from '../util/format-bytes.js';
 
 /** A device measured at one replica count, after every replica ran its first batch. */
 export interface Measurement {
@@ -32,11 +33,6 @@ export interface ReplicaCountLimits {
 export type StopBound = 'throughput' | 'cpu' | 'memory';
 
 export type ReplicaCountVerdict = { action: 'add'; reason: string } | { action: 'stop'; bound: StopBound; reason: string };
-
-export function formatBytes(bytes: number): string {
-  const gib = bytes / 2 ** 30;
-  return gib >= 1 ? `${gib.toFixed(1)} GiB` : `${Math.round(bytes / 2 ** 20)} MiB`;
-}
 
 /**
  * `baselineUsed`: device memory in use before the first replica started (the host's first

@@ -1,63 +1,24 @@
 /**
- * The scheduler: pure bookkeeping of which item is where, and the policies for items that come
- * back (what to retry, where, how often). No I/O and no timers: run.ts tells it what happened,
- * with the time when time matters, and acts on what it returns (as pytest-xdist's
- * LoadScheduling does for its session).
+ * The scheduler: pure bookkeeping of which item is where (as pytest-xdist's LoadScheduling is
+ * for its session). No I/O and no timers: the session reports each event in one call, with the
+ * time when time matters, and acts on the answer. Retries are src/scheduler/retry-policy.ts's.
  *
- * Credit-based: a replica holds at most `prefetch` batches (one running, the rest waiting), and
- * work goes to whichever replica has free credit. A fast device frees credit sooner and so
- * simply asks more often: no static slices, no stragglers.
+ * Credit: a replica holds at most `prefetch` batches (one running, the rest waiting) and work
+ * goes to whichever replica has free credit, so a fast device simply asks more often.
  *
- * Retry policy, per item:
- * - out of memory alone: handed back and retried alone, on a device it has not tried when one
- *   is live, until it has been tried 1 + retries times; then failed with the devices tried.
- * - in the running batch of a replica that died: retried alone and exclusively (nothing else in
- *   flight on that replica), so a second death names the item that causes it. Failed after two
- *   deaths when the process crashed by itself at least once (SIGSEGV, abort, an exit code): that
- *   is the item's doing. A SIGKILL comes from outside the process (the kernel's OOM killer, an
- *   operator, a preempting scheduler) and is weaker evidence: an item that only ever saw its
- *   replica SIGKILLed is failed after three, so random kills do not fail healthy items.
- * - in the running batch of a replica that timed out: retried alone; failed once it has timed
- *   out 1 + retries times.
- * Batches that were waiting behind the running one never started: they go back unpunished.
- *
- * End game: prefetch hides the round trip between batches, but near the end a batch waiting
- * behind a running one can keep its replica busy while another replica has nothing left (a
- * list sorted by size puts the largest items last). Once the fresh items would fit in what the
- * ready replicas may prefetch, a replica gets work only when it holds none, and batches shrink
- * to spread what is left over every ready replica (guided self-scheduling), so the devices
- * finish within about one item of each other.
+ * End game: near the end a batch waiting behind a running one can keep its replica busy while
+ * another replica has nothing left. Once the fresh items would fit in what the ready replicas
+ * may prefetch, a replica gets work only when it holds none, and batches shrink to spread what
+ * is left over every ready replica (guided self-scheduling).
  */
-import { AdaptiveBatchSize } from './batch-size.js';
+import { DeviceBatchSizes } from './batch-size.js';
+import { WorkQueue } from './work-queue.js';
+import { afterLoss, afterOutOfMemory, cameBack, ItemHistories, type Exhausted, type LossCause } from './retry-policy.js';
+import type { Assignment, BatchDone, ItemVerdict, LostWork, SchedulerOptions, Settlement } from './settlement.js';
 
-export type ReplicaId = string;
 
-export function replicaId(device: number, replica: number): ReplicaId {
-  return `${device}/${replica}`;
-}
-
-export interface Assignment {
-  batch: number;
-  device: number;
-  replica: number;
-  /** Indices into the run's item list. */
-  items: number[];
-}
-
-/** died: the process crashed by itself; killed: SIGKILL from outside; timed out: we killed it. */
-export type LossCause = 'died' | 'killed' | 'timed out';
 /** 'removed': the replica's device left the run; nothing it held is to blame. */
 type LossOrRemoval = LossCause | 'removed';
-
-/** An item the scheduler gave up on, and why (run.ts turns it into a failed output line). */
-export interface Exhausted {
-  index: number;
-  cause: 'died' | 'timed out' | 'out of memory';
-  /** How many times it suffered the cause. */
-  count: number;
-  devicesTried: number[];
-}
-
 type ReplicaState = 'starting' | 'ready' | 'down' | 'removed';
 
 interface ReplicaBook {
@@ -77,41 +38,12 @@ interface BatchBook {
   exclusive: boolean;
 }
 
-/** What an item has been through; kept only for items that came back at least once. */
-interface ItemHistory {
-  dispatches: number;
-  /** Deaths of its replica while it ran, whether crashes or kills. */
-  deaths: number;
-  /** At least one of those deaths was a crash of the process's own doing. */
-  crashed: boolean;
-  timeouts: number;
-  ooms: number;
-  devicesTried: Set<number>;
-  /** Run alone, with nothing else in flight on its replica. */
-  isolate: boolean;
-}
-
-export interface SchedulerOptions {
-  batchSize: number;
-  prefetch: number;
-  /** Further tries of an item after out-of-memory or timeout. */
-  retries: number;
-}
-
-export const MAX_DEATHS_PER_ITEM = 2;
-/** When every death was a SIGKILL from outside. */
-export const MAX_KILLS_PER_ITEM = 3;
-
 export class Scheduler {
-  private readonly fresh: number[] = [];
-  /** fresh[head..] is the queue: shifting an array is O(n), moving a cursor is not. */
-  private head = 0;
-  /** Items that came back: run alone, before fresh work. */
-  private readonly retryQueue: number[] = [];
-  private readonly replicas = new Map<ReplicaId, ReplicaBook>();
+  private readonly queue: WorkQueue;
+  private readonly replicas = new Map<string, ReplicaBook>();
   private readonly batches = new Map<number, BatchBook>();
-  private readonly history = new Map<number, ItemHistory>();
-  private readonly batchSizes = new Map<number, AdaptiveBatchSize>();
+  private readonly history = new ItemHistories();
+  private readonly batchSizes: DeviceBatchSizes;
   private nextBatch = 0;
   private finishedCount = 0;
   /** Replicas in the order work is offered to them: round-robin, so the first batches spread out. */
@@ -122,18 +54,18 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
     items: Iterable<number> = Array.from({ length: total }, (_, index) => index),
   ) {
-    for (const index of items) this.fresh.push(index);
+    this.queue = new WorkQueue(items);
+    this.batchSizes = new DeviceBatchSizes(options.batchSize);
   }
 
   addReplica(device: number, replica: number): void {
     const book: ReplicaBook = { device, replica, state: 'starting', inFlight: [], headSince: 0 };
-    this.replicas.set(replicaId(device, replica), book);
+    this.replicas.set(`${device}/${replica}`, book);
     this.order.push(book);
-    if (!this.batchSizes.has(device)) this.batchSizes.set(device, new AdaptiveBatchSize(this.options.batchSize));
   }
 
   private book(device: number, replica: number): ReplicaBook | undefined {
-    return this.replicas.get(replicaId(device, replica));
+    return this.replicas.get(`${device}/${replica}`);
   }
 
   markReady(device: number, replica: number): void {
@@ -147,20 +79,8 @@ export class Scheduler {
     if (book && book.state === 'down') book.state = 'starting';
   }
 
-  batchSizeFor(device: number): number {
-    return this.batchSizes.get(device)?.current ?? this.options.batchSize;
-  }
-
-  batchSizePolicy(device: number): AdaptiveBatchSize | undefined {
-    return this.batchSizes.get(device);
-  }
-
   get pendingCount(): number {
-    return this.fresh.length - this.head + this.retryQueue.length;
-  }
-
-  get finished(): number {
-    return this.finishedCount;
+    return this.queue.size;
   }
 
   get isDone(): boolean {
@@ -173,50 +93,20 @@ export class Scheduler {
   }
 
   get inFlightItems(): number {
-    let count = 0;
-    for (const batch of this.batches.values()) count += batch.items.length;
-    return count;
-  }
-
-  isLive(device: number, replica: number): boolean {
-    const state = this.book(device, replica)?.state;
-    return state === 'starting' || state === 'ready';
+    return [...this.batches.values()].reduce((sum, batch) => sum + batch.items.length, 0);
   }
 
   /** Replicas that are starting or ready, or down but to be restarted: those that may still work. */
   get liveReplicas(): number {
-    let live = 0;
-    for (const book of this.replicas.values()) if (book.state !== 'removed') live += 1;
-    return live;
+    return this.order.length;
   }
 
-  liveDevices(): Set<number> {
-    const devices = new Set<number>();
-    for (const book of this.replicas.values()) if (book.state !== 'removed') devices.add(book.device);
-    return devices;
-  }
-
-  inFlightCount(device: number, replica: number): number {
-    const book = this.book(device, replica);
-    return (book?.inFlight ?? []).reduce((sum, batch) => sum + (this.batches.get(batch)?.items.length ?? 0), 0);
-  }
-
-  /** How many times an item has been handed out (the output's "attempts"). */
-  attempts(index: number): number {
-    return this.history.get(index)?.dispatches ?? 1;
-  }
-
-  private historyOf(index: number): ItemHistory {
-    let entry = this.history.get(index);
-    if (!entry) {
-      entry = { dispatches: 1, deaths: 0, crashed: false, timeouts: 0, ooms: 0, devicesTried: new Set(), isolate: false };
-      this.history.set(index, entry);
-    }
-    return entry;
+  private liveDevices(): Set<number> {
+    return new Set(this.order.map((book) => book.device));
   }
 
   /** Hand out batches to every ready replica with free credit, one batch per replica per round. */
-  assign(now = 0): Assignment[] {
+  assign(now: number): Assignment[] {
     const assignments: Assignment[] = [];
     const ready = this.order.filter((book) => book.state === 'ready').length;
     let gaveAny = true;
@@ -228,7 +118,7 @@ export class Scheduler {
         if (book.inFlight.length > 0 && this.inEndGame(book.device, ready)) continue;
         const first = book.inFlight[0];
         if (first !== undefined && this.batches.get(first)?.exclusive) continue;
-        const picked = this.pickFor(book);
+        const picked = this.pickFor(book, ready);
         if (!picked) continue;
         const batch = this.nextBatch++;
         this.batches.set(batch, { owner: book, items: picked.items, exclusive: picked.exclusive });
@@ -238,79 +128,71 @@ export class Scheduler {
         gaveAny = true;
       }
     }
-    this.compact();
     return assignments;
   }
 
-  private pickFor(book: ReplicaBook): { items: number[]; exclusive: boolean } | undefined {
+  private pickFor(book: ReplicaBook, ready: number): { items: number[]; exclusive: boolean } | undefined {
     const otherDevices = [...this.liveDevices()].filter((device) => device !== book.device);
-    for (let position = 0; position < this.retryQueue.length; position += 1) {
-      const index = this.retryQueue[position] as number;
-      const entry = this.historyOf(index);
-      if (entry.isolate && book.inFlight.length > 0) continue; // suspects run with nothing beside them
+    const retried = this.queue.takeRetry((index) => {
+      const entry = this.history.of(index);
+      if (entry.isolate && book.inFlight.length > 0) return false; // suspects run with nothing beside them
       // Prefer a device the item has not tried, while such a device is live.
-      if (entry.devicesTried.has(book.device) && otherDevices.some((device) => !entry.devicesTried.has(device))) continue;
-      this.retryQueue.splice(position, 1);
+      return !(entry.devicesTried.has(book.device) && otherDevices.some((device) => !entry.devicesTried.has(device)));
+    });
+    if (retried !== undefined) {
+      const entry = this.history.of(retried);
       entry.dispatches += 1;
-      return { items: [index], exclusive: entry.isolate };
+      return { items: [retried], exclusive: entry.isolate };
     }
-    const available = this.fresh.length - this.head;
+    const available = this.queue.freshCount;
     if (available === 0) return undefined;
-    const ready = this.order.filter((other) => other.state === 'ready').length;
-    const full = this.batchSizeFor(book.device);
-    const size = this.inEndGame(book.device, ready) ? Math.min(full, Math.ceil(available / ready)) : Math.min(full, available);
-    const items = this.fresh.slice(this.head, this.head + size);
-    this.head += size;
-    return { items, exclusive: false };
+    const full = this.batchSizes.current(book.device);
+    const size = this.inEndGame(book.device, ready) ? Math.min(full, Math.ceil(available / ready)) : full;
+    return { items: this.queue.takeFresh(size), exclusive: false };
   }
 
   /** Are there so few fresh items left that prefetching would leave some replica without work? */
   private inEndGame(device: number, readyReplicas: number): boolean {
-    return this.fresh.length - this.head < readyReplicas * this.options.prefetch * this.batchSizeFor(device);
+    return this.queue.freshCount < readyReplicas * this.options.prefetch * this.batchSizes.current(device);
   }
 
   /**
-   * A batch's results arrived. Returns its item indices, or undefined when the batch is unknown
-   * or belongs to another replica (a stale or forged report): the caller drops it. The caller
-   * then settles each item: finish() or handBack().
+   * A batch's results arrived: settle every item and adapt the device's batch size. Returns
+   * undefined when the batch is unknown or belongs to another replica (a stale or forged
+   * report): the caller drops it, so each item is written once.
    */
-  complete(batch: number, device: number, replica: number, now = 0, memory: { batchSizeHint?: number | null; itemOutOfMemory?: boolean } = {}): number[] | undefined {
-    const entry = this.batches.get(batch);
-    if (!entry || entry.owner.device !== device || entry.owner.replica !== replica) return undefined;
+  batchDone(done: BatchDone, now: number): Settlement | undefined {
+    const entry = this.batches.get(done.batch);
+    if (!entry || entry.owner.device !== done.device || entry.owner.replica !== done.replica) return undefined;
     const book = entry.owner;
-    this.batches.delete(batch);
-    const position = book.inFlight.indexOf(batch);
-    if (position >= 0) book.inFlight.splice(position, 1);
+    this.batches.delete(done.batch);
+    const position = book.inFlight.indexOf(done.batch);
+    book.inFlight.splice(position, 1);
     if (position === 0) book.headSince = now; // the next batch starts running now
-    const sizes = this.batchSizes.get(device);
-    if (memory.batchSizeHint) sizes?.outOfMemory(memory.batchSizeHint);
-    else if (!memory.itemOutOfMemory && !entry.exclusive) sizes?.succeeded();
-    return entry.items;
-  }
-
-  /** An item's line is written: ok, or failed for good. */
-  finish(_index: number): void {
-    this.finishedCount += 1;
-  }
-
-  /** An item ran out of memory alone on `device`: retry it (elsewhere if possible) or give up. */
-  handBack(index: number, device: number): Exhausted | undefined {
-    const entry = this.historyOf(index);
-    entry.ooms += 1;
-    entry.devicesTried.add(device);
-    if (entry.dispatches >= 1 + this.options.retries) {
+    const verdicts = entry.items.map((index, at): ItemVerdict => {
+      if (!done.outOfMemory[at]) {
+        this.finishedCount += 1;
+        return { kind: 'write', attempts: this.history.get(index)?.dispatches ?? 1 };
+      }
+      const verdict = afterOutOfMemory(index, this.history.of(index), done.device, this.options.retries);
+      if (verdict === 'retry') {
+        this.queue.retry(index);
+        return { kind: 'retry' };
+      }
       this.finishedCount += 1;
-      return { index, cause: 'out of memory', count: entry.ooms, devicesTried: [...entry.devicesTried] };
-    }
-    this.retryQueue.push(index);
-    return undefined;
+      return { kind: 'exhausted', exhausted: verdict };
+    });
+    const sizes = this.batchSizes.of(done.device);
+    if (done.batchSizeHint) sizes.outOfMemory(done.batchSizeHint);
+    else if (!done.outOfMemory.some(Boolean) && !entry.exclusive) sizes.succeeded();
+    return { items: entry.items, verdicts, batchSize: { current: sizes.current, lowest: sizes.lowest, adapted: sizes.adapted } };
   }
 
   /**
    * A replica is gone: it died, or it ran past its timeout and was killed. The running batch's
    * items are retried alone, or given up on (returned); waiting batches go back unpunished.
    */
-  replicaLost(device: number, replica: number, cause: LossOrRemoval): { requeued: number; exhausted: Exhausted[] } {
+  replicaLost(device: number, replica: number, cause: LossOrRemoval): LostWork {
     const book = this.book(device, replica);
     if (!book || book.state === 'down' || book.state === 'removed') return { requeued: 0, exhausted: [] };
     book.state = 'down';
@@ -318,51 +200,44 @@ export class Scheduler {
     let requeued = 0;
     const unpunished: number[] = [];
     book.inFlight.forEach((batch, position) => {
-      const entry = this.batches.get(batch);
+      const entry = this.batches.get(batch) as BatchBook; // every batch in flight has its book
       this.batches.delete(batch);
-      if (!entry) return;
       if (position > 0 || cause === 'removed') {
         // Never started (or not to blame). Items that had come back before return to the retry queue, others to fresh.
         for (const index of entry.items) {
           const history = this.history.get(index);
-          if (history && (history.isolate || history.ooms > 0)) {
+          if (history && cameBack(history)) {
             history.dispatches -= 1;
-            this.retryQueue.push(index);
+            this.queue.retry(index);
           } else unpunished.push(index);
         }
         requeued += entry.items.length;
         return;
       }
       for (const index of entry.items) {
-        const history = this.historyOf(index);
-        history.devicesTried.add(device);
-        const timedOut = cause === 'timed out';
-        if (cause === 'died') history.crashed = true;
-        const count = timedOut ? ++history.timeouts : ++history.deaths;
-        const limit = timedOut ? 1 + this.options.retries : history.crashed ? MAX_DEATHS_PER_ITEM : MAX_KILLS_PER_ITEM;
-        if (count >= limit) {
-          this.finishedCount += 1;
-          exhausted.push({ index, cause: timedOut ? 'timed out' : 'died', count, devicesTried: [...history.devicesTried] });
-        } else {
-          history.isolate = true;
-          this.retryQueue.push(index);
+        const verdict = afterLoss(index, this.history.of(index), device, cause, this.options.retries);
+        if (verdict === 'retry') {
+          this.queue.retry(index);
           requeued += 1;
+        } else {
+          this.finishedCount += 1;
+          exhausted.push(verdict);
         }
       }
     });
     book.inFlight = [];
-    this.fresh.splice(this.head, 0, ...unpunished);
+    this.queue.returnFresh(unpunished);
     return { requeued, exhausted };
   }
 
-  /** A replica will not come back (its device is out of the run). */
-  removeReplica(device: number, replica: number): void {
+  /** A replica will not come back (its device is out of the run): what it held goes back unpunished. */
+  removeReplica(device: number, replica: number): LostWork {
     const book = this.book(device, replica);
-    if (!book) return;
-    if (book.state === 'starting' || book.state === 'ready') this.replicaLost(device, replica, 'removed');
+    if (!book || book.state === 'removed') return { requeued: 0, exhausted: [] };
+    const lost = this.replicaLost(device, replica, 'removed');
     book.state = 'removed';
-    const position = this.order.indexOf(book);
-    if (position >= 0) this.order.splice(position, 1);
+    this.order.splice(this.order.indexOf(book), 1);
+    return lost;
   }
 
   /** Replicas whose running batch has run longer than its allowance (timeout per item x items). */
@@ -371,17 +246,9 @@ export class Scheduler {
     for (const book of this.order) {
       const first = book.inFlight[0];
       if (book.state !== 'ready' || first === undefined) continue;
-      const items = this.batches.get(first)?.items.length ?? 0;
+      const items = (this.batches.get(first) as BatchBook).items.length;
       if (now - book.headSince > timeoutMs * items) late.push({ device: book.device, replica: book.replica, batch: first, items });
     }
     return late;
-  }
-
-  private compact(): void {
-    // Drop the consumed prefix now and then so the queue's memory follows what is left.
-    if (this.head > 65_536 && this.head * 2 > this.fresh.length) {
-      this.fresh.splice(0, this.head);
-      this.head = 0;
-    }
   }
 }

@@ -3,12 +3,32 @@
  * and one PUSH per replica for tasks, so the scheduler decides which replica gets which batch.
  * Endpoints are ipc:// files in the run's private folder (mode 0700): no other user can connect.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Pull, Push } from 'zeromq';
 import { decode, encode } from './codec.js';
 import { MAX_EVENT_BYTES, parseEvent, type HostCommand, type TaskMessage, type WorkerEvent } from './messages.js';
 
 export type Received = { ok: true; event: WorkerEvent } | { ok: false; reason: string };
+
+/** What the session and the fleet use of the sockets (tests give them a fake). */
+export interface SessionTransport {
+  readonly eventsEndpoint: string;
+  controlEndpoint(device: number): string;
+  taskEndpoint(device: number, replica: number): string;
+  send(device: number, replica: number, message: TaskMessage): Promise<void>;
+  trySend(device: number, replica: number, message: TaskMessage): void;
+  command(device: number, message: HostCommand): void;
+  receiveLoop(deliver: (received: Received) => void): Promise<void>;
+  close(): void;
+}
+
+/** A replica slot: the task socket of one replica of one device. */
+export interface Slot {
+  device: number;
+  replica: number;
+}
 
 /**
  * zeromq.js allows one send in progress per socket ("Socket is busy writing"): sends to one
@@ -26,7 +46,7 @@ class OrderedSender {
   }
 }
 
-export class Transport {
+export class Transport implements SessionTransport {
   private readonly tasks = new Map<string, OrderedSender>();
   private readonly controls = new Map<number, OrderedSender>();
   private closed = false;
@@ -49,29 +69,40 @@ export class Transport {
   }
 
   /**
-   * `replicas`: every replica slot of the run, those a device may only grow into later
-   * (--workers-per-gpu auto) included. A socket bound now and never connected costs an ipc file
-   * and nothing else, and binding all of them up front keeps the set of sockets fixed for the run.
+   * Binds the sockets in a new private run folder (removed by close()). `slots`: every replica
+   * slot of the run, those a device may only grow into later (--workers-per-gpu auto) included.
+   * A socket bound now and never connected costs an ipc file and nothing else, and binding all
+   * of them up front keeps the set of sockets fixed for the run.
    */
-  static async open(runDir: string, replicas: { device: number; replica: number }[]): Promise<Transport> {
+  static async open(slots: Slot[]): Promise<Transport> {
+    const runDir = mkdtempSync(path.join(tmpdir(), 'gpu-orchestrate-'));
     const events = new Pull({ maxMessageSize: MAX_EVENT_BYTES, linger: 0 });
     const transport = new Transport(runDir, events);
-    await events.bind(transport.eventsEndpoint);
-    for (const device of new Set(replicas.map((entry) => entry.device))) {
+    try {
+      await transport.bindAll(slots);
+    } catch (error) {
+      transport.close(); // no socket and no run folder left behind
+      throw error;
+    }
+    return transport;
+  }
+
+  private async bindAll(slots: Slot[]): Promise<void> {
+    await this.events.bind(this.eventsEndpoint);
+    for (const device of new Set(slots.map((slot) => slot.device))) {
       // A restarted host connects again to the same endpoint; commands wait for it (no timeout
       // needed: the controller sends few, and never to a host it has given up on).
       const push = new Push({ linger: 0 });
-      await push.bind(transport.controlEndpoint(device));
-      transport.controls.set(device, new OrderedSender(push));
+      this.controls.set(device, new OrderedSender(push));
+      await push.bind(this.controlEndpoint(device));
     }
-    for (const { device, replica } of replicas) {
+    for (const { device, replica } of slots) {
       // Credit bounds what a replica holds, so the high-water mark never binds in practice;
       // sendTimeout stops a send to a replica that died from waiting forever.
       const push = new Push({ linger: 0, sendTimeout: 10_000 });
-      await push.bind(transport.taskEndpoint(device, replica));
-      transport.tasks.set(`${device}/${replica}`, new OrderedSender(push));
+      this.tasks.set(`${device}/${replica}`, new OrderedSender(push));
+      await push.bind(this.taskEndpoint(device, replica));
     }
-    return transport;
   }
 
   async send(device: number, replica: number, message: TaskMessage): Promise<void> {
@@ -121,5 +152,6 @@ export class Transport {
     this.closed = true;
     for (const sender of [...this.tasks.values(), ...this.controls.values()]) sender.socket.close();
     this.events.close();
+    rmSync(this.runDir, { recursive: true, force: true });
   }
 }

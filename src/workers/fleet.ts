@@ -2,12 +2,32 @@
  * The run's processes: one device host per device, the replicas under them, and which start
  * ("generation") of each replica is the current one, so that reports from a replica that was
  * already replaced are recognised and dropped. Mechanisms only: when to restart is decided in
- * src/scheduler/restarts.ts.
+ * src/scheduler/restarts.ts, and how a host is started is the launcher's (src/launch/).
  */
 import type { Device } from '../devices/devices.js';
+import { hostEnvironment, hostLaunchConfig, type HostTemplate } from '../launch/host-config.js';
+import type { HostHandle, Launcher } from '../launch/launcher.js';
 import { shutdownCommand, startCommand, stopMessage } from '../transport/messages.js';
-import type { Transport } from '../transport/sockets.js';
-import { DeviceHost, type HostExit, type HostLaunch } from './device-host.js';
+import type { SessionTransport } from '../transport/sockets.js';
+import type { Death } from './death.js';
+
+/** A host's exit, with which start of which device's host it was. */
+export interface HostExit {
+  device: number;
+  /** Which start of this device's host exited: a restart gets the next number. */
+  incarnation: number;
+  death: Death;
+}
+
+export interface FleetOptions {
+  /** Replica slots per device: task sockets bound, the most replicas a device may have. */
+  slotsPerDevice: number;
+  /** How many replicas each device starts with (--workers-per-gpu auto starts one). */
+  initialReplicas: (device: number) => number;
+  template: HostTemplate;
+  onOutput: (device: Device, line: string) => void;
+  onHostExit: (exit: HostExit) => void;
+}
 
 /** How long a host may say nothing before it is taken for hung (its heartbeat is every second). */
 export const HEARTBEAT_TIMEOUT_MS = Number(process.env.GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT ?? 30) * 1000;
@@ -23,7 +43,8 @@ interface ReplicaProcess {
 }
 
 interface HostEntry {
-  host: DeviceHost;
+  host: HostHandle;
+  incarnation: number;
   /** When its last heartbeat came; before the first, when it started plus the allowance. */
   lastHeard: number;
   heardOnce: boolean;
@@ -35,21 +56,17 @@ export class Fleet {
   private readonly replicas = new Map<string, ReplicaProcess>();
   /**
    * Replicas in use per device: replicas 0..n-1. It only grows (--workers-per-gpu auto), up to
-   * `replicasPerDevice`, the task sockets bound when the run started; a restarted host starts
-   * all n again.
+   * the slots, the task sockets bound when the run started; a restarted host starts all n again.
    */
   private readonly active = new Map<number, number>();
 
   constructor(
     private readonly devices: Device[],
-    /** Replica slots per device: task sockets bound, the most replicas a device may have. */
-    private readonly replicasPerDevice: number,
-    private readonly transport: Transport,
-    private readonly launchFor: (device: Device, generations: number[]) => HostLaunch,
-    private readonly onHostExit: (exit: HostExit) => void,
-    initialReplicas: (device: number) => number = () => replicasPerDevice,
+    private readonly transport: SessionTransport,
+    private readonly launcher: Launcher,
+    private readonly options: FleetOptions,
   ) {
-    for (const device of devices) this.active.set(device.index, Math.min(replicasPerDevice, initialReplicas(device.index)));
+    for (const device of devices) this.active.set(device.index, Math.min(options.slotsPerDevice, options.initialReplicas(device.index)));
   }
 
   activeReplicas(device: number): number {
@@ -62,7 +79,7 @@ export class Fleet {
    */
   addReplica(device: number): number | undefined {
     const replica = this.activeReplicas(device);
-    if (replica >= this.replicasPerDevice) return undefined;
+    if (replica >= this.options.slotsPerDevice) return undefined;
     this.active.set(device, replica + 1);
     this.restartReplica(device, replica); // its first generation: the host starts it as for a restart
     return replica;
@@ -77,7 +94,7 @@ export class Fleet {
   }
 
   /** Start (or start again) a device's host; every replica under it starts as a new generation. */
-  startHost(device: Device, now = Date.now()): void {
+  startHost(device: Device, now: number): void {
     const previous = this.hosts.get(device.index);
     const generations = Array.from({ length: this.activeReplicas(device.index) }, (_, replica) => {
       const current = this.replica(device.index, replica);
@@ -86,20 +103,32 @@ export class Fleet {
     generations.forEach((generation, replica) => {
       this.replicas.set(this.key(device.index, replica), { generation, pid: undefined, ready: false, lossHandled: false });
     });
-    const incarnation = previous ? previous.host.incarnation + 1 : 0;
-    const host = new DeviceHost(this.launchFor(device, generations), incarnation);
-    this.hosts.set(device.index, { host, lastHeard: now + FIRST_HEARTBEAT_ALLOWANCE_MS, heardOnce: false, removed: false });
-    void host.exited.then((exit) => this.onHostExit(exit));
+    const incarnation = previous ? previous.incarnation + 1 : 0;
+    const { template } = this.options;
+    const endpoints = {
+      events: this.transport.eventsEndpoint,
+      control: this.transport.controlEndpoint(device.index),
+      tasks: Array.from({ length: this.options.slotsPerDevice }, (_, replica) => this.transport.taskEndpoint(device.index, replica)),
+    };
+    const host = this.launcher.start({
+      device,
+      python: template.python,
+      config: hostLaunchConfig(template, device, generations, endpoints),
+      env: hostEnvironment(device, template.threadsPerReplica),
+      onOutput: (line) => this.options.onOutput(device, line),
+    });
+    this.hosts.set(device.index, { host, incarnation, lastHeard: now + FIRST_HEARTBEAT_ALLOWANCE_MS, heardOnce: false, removed: false });
+    void host.exited.then((death) => this.options.onHostExit({ device: device.index, incarnation, death }));
   }
 
   /** Is this the current start of that device's host? (An old one's exit is old news.) */
   isCurrentHost(device: number, incarnation: number): boolean {
     const entry = this.hosts.get(device);
-    return entry !== undefined && !entry.removed && entry.host.incarnation === incarnation;
+    return entry !== undefined && !entry.removed && entry.incarnation === incarnation;
   }
 
   hostIncarnation(device: number): number {
-    return this.hosts.get(device)?.host.incarnation ?? -1;
+    return this.hosts.get(device)?.incarnation ?? -1;
   }
 
   hostPid(device: number): number | undefined {
@@ -128,7 +157,7 @@ export class Fleet {
    * to the controller directly and keep working while their host is hung, but a hung host can
    * neither report a replica's death nor restart one, so it must be found and replaced.
    */
-  heartbeat(device: number, now = Date.now()): void {
+  heartbeat(device: number, now: number): void {
     const entry = this.hosts.get(device);
     if (!entry) return;
     entry.lastHeard = entry.heardOnce ? Math.max(entry.lastHeard, now) : now; // the start-up allowance ends here
@@ -136,7 +165,7 @@ export class Fleet {
   }
 
   /** Do not report this host as silent again before another full timeout (its kill is under way). */
-  silenceHandled(device: number, now = Date.now()): void {
+  silenceHandled(device: number, now: number): void {
     const entry = this.hosts.get(device);
     if (entry) entry.lastHeard = now;
   }
@@ -151,12 +180,7 @@ export class Fleet {
 
   killReplica(device: number, replica: number): void {
     const pid = this.replica(device, replica)?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    if (pid !== undefined) this.hosts.get(device)?.host.killReplica(pid);
   }
 
   killHost(device: number): void {
@@ -180,7 +204,7 @@ export class Fleet {
    * have, then SIGTERM whatever is left after `timeoutMs`. Otherwise SIGTERM at once, or SIGKILL
    * with `kill` (a second Ctrl-C).
    */
-  async stopAll(mode: 'clean' | 'terminate' | 'kill', timeoutMs: number): Promise<void> {
+  async stopAll(mode: 'clean' | 'terminate' | 'kill', timeoutMs: number, now: number): Promise<void> {
     const hosts = [...this.hosts.values()].map((entry) => entry.host);
     if (mode === 'clean') {
       for (const device of this.devices) {
@@ -190,7 +214,7 @@ export class Fleet {
     }
     const exited = Promise.all(hosts.map((host) => host.exited));
     // A host that has gone silent cannot stop cleanly: do not wait for it.
-    const silent = new Set(this.silentHosts(Date.now()));
+    const silent = new Set(this.silentHosts(now));
     for (const [device, entry] of this.hosts) if (silent.has(device)) entry.host.kill();
     if (mode === 'kill') for (const host of hosts) host.kill();
     else if (mode === 'terminate') for (const host of hosts) host.stop();

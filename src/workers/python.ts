@@ -29,7 +29,6 @@ export function pythonEnv(extra: Record<string, string> = {}): Record<string, st
   };
 }
 
-const INSTALL_HINT = 'pip install torch pyzmq msgpack numpy (or: pip install -r requirements.txt from gpu-orchestrate)';
 
 async function runModule(python: string, args: string[]): Promise<unknown> {
   let result;
@@ -79,4 +78,3 @@ export async function doctor(python: string): Promise<DoctorReport> {
   return (await runModule(python, ['doctor'])) as DoctorReport;
 }
 
-export { INSTALL_HINT };

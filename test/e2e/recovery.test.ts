@@ -167,7 +167,7 @@ describe('a device host that dies or goes silent', () => {
   it('a host SIGKILLed mid-run: its work goes back to the queue, it is restarted, every item completes', async () => {
     const result = await runWithHostTrouble((host) => process.kill(host, 'SIGKILL'));
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/cpu:\d: the device host was killed by SIGKILL/);
+    expect(result.stderr).toMatch(/cpu:\d: the device host \(pid \d+\) was killed by SIGKILL/);
     expect(result.stderr).toMatch(/device\s+replicas[^\n]*\n(cpu:\d\s+\d+\s+\d+\s+\d+\s+\d+\s+1\s)/); // one restart in the summary
   });
 

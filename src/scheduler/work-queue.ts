@@ -1,0 +1,54 @@
+/**
+ * The work that waits to be handed out: fresh items in input order, and items that came back
+ * (run alone, before fresh work). Kept apart from the scheduler's books of who holds what.
+ */
+export class WorkQueue {
+  private readonly fresh: number[] = [];
+  /** fresh[head..] is the queue: shifting an array is O(n), moving a cursor is not. */
+  private head = 0;
+  private readonly retries: number[] = [];
+
+  constructor(items: Iterable<number>) {
+    for (const index of items) this.fresh.push(index);
+  }
+
+  get freshCount(): number {
+    return this.fresh.length - this.head;
+  }
+
+  get size(): number {
+    return this.freshCount + this.retries.length;
+  }
+
+  /** The next `count` fresh items, or fewer when fewer are left. */
+  takeFresh(count: number): number[] {
+    const items = this.fresh.slice(this.head, this.head + count);
+    this.head += items.length;
+    this.compact();
+    return items;
+  }
+
+  /** Fresh items that were handed out but never started: they go first, in their order. */
+  returnFresh(items: number[]): void {
+    this.fresh.splice(this.head, 0, ...items);
+  }
+
+  retry(index: number): void {
+    this.retries.push(index);
+  }
+
+  /** The first item waiting for a retry that `accept` takes, removed from the queue. */
+  takeRetry(accept: (index: number) => boolean): number | undefined {
+    const position = this.retries.findIndex(accept);
+    if (position < 0) return undefined;
+    return this.retries.splice(position, 1)[0];
+  }
+
+  private compact(): void {
+    // Drop the consumed prefix now and then so the queue's memory follows what is left.
+    if (this.head > 65_536 && this.head * 2 > this.fresh.length) {
+      this.fresh.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}

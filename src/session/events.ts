@@ -1,0 +1,14 @@
+/**
+ * Everything the session reacts to comes through one queue as one of these, and is handled one
+ * at a time: socket events, process exits, timers and signals share no state between callbacks.
+ */
+import type { Received } from '../transport/sockets.js';
+import type { HostExit } from '../workers/fleet.js';
+
+export type LoopEvent =
+  | { type: 'message'; received: Received }
+  | { type: 'host-exit'; exit: HostExit }
+  | { type: 'signal'; name: NodeJS.Signals }
+  | { type: 'tick' }
+  | { type: 'restart-replica'; device: number; replica: number; incarnation: number }
+  | { type: 'restart-host'; device: number; incarnation: number };

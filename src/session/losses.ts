@@ -1,0 +1,117 @@
+/**
+ * A replica or a host lost: its work settled (retried or given up on, as the scheduler says),
+ * then restarted after a back-off or its device taken out (as the restart policy says). A loss
+ * is a value, described only when it is printed.
+ */
+import { RunAbortedError, SetupError } from '../errors.js';
+import type { LossCause } from '../scheduler/retry-policy.js';
+import type { ErrorInfo } from '../transport/messages.js';
+import { describeDeath, killedFromOutside, type Death } from '../workers/death.js';
+import type { HostExit } from '../workers/fleet.js';
+import { exhaustedRecord, writeLines } from './records.js';
+import type { DeviceEntry, Session } from './state.js';
+
+export type ReplicaLoss =
+  | { kind: 'death'; death: Death }
+  | { kind: 'setup failed'; error: ErrorInfo }
+  | { kind: 'timed out'; seconds: number; items: number };
+
+function causeOf(loss: ReplicaLoss): LossCause {
+  if (loss.kind === 'timed out') return 'timed out';
+  return loss.kind === 'death' && killedFromOutside(loss.death) ? 'killed' : 'died';
+}
+
+export function describeLoss(loss: ReplicaLoss, replica: number): string {
+  if (loss.kind === 'death') return describeDeath(loss.death);
+  if (loss.kind === 'setup failed') return `setup() raised ${loss.error.type}: ${loss.error.message}`;
+  return `replica ${replica} ran past its timeout (${loss.seconds} s per item, ${loss.items} item(s)) and was killed`;
+}
+
+/** What a failed line says killed its item: the signal's name when there was one. */
+function lossNote(loss: ReplicaLoss, replica: number): string {
+  return loss.kind === 'death' ? (loss.death.signal ?? describeDeath(loss.death)) : describeLoss(loss, replica);
+}
+
+/** A lost replica's running batch retried or given up on (those lines written), its waiting batches requeued. */
+function settleLostWork(session: Session, entry: DeviceEntry, replica: number, cause: LossCause, note: string): number {
+  session.growth.lost(entry.device.index, replica);
+  const { requeued, exhausted } = session.scheduler.replicaLost(entry.device.index, replica, cause);
+  const lastError = { type: cause, message: note, traceback: '' };
+  writeLines(session, exhausted.map((item) => exhaustedRecord(session, item, entry, replica, lastError)), entry);
+  entry.stats.retries += requeued;
+  return requeued;
+}
+
+/** A replica is gone (it died, its setup failed, or it was killed for running past its timeout). */
+export function replicaLost(session: Session, entry: DeviceEntry, replica: number, loss: ReplicaLoss): void {
+  const lost = session.fleet.replica(entry.device.index, replica);
+  if (!lost || lost.lossHandled) return;
+  lost.lossHandled = true;
+  if (lost.ready) entry.stats.replicasReady = Math.max(0, entry.stats.replicasReady - 1);
+  const requeued = settleLostWork(session, entry, replica, causeOf(loss), lossNote(loss, replica));
+  if (session.scheduler.isDone || session.flags.draining) return;
+  const why = describeLoss(loss, replica);
+  const error = loss.kind === 'setup failed' ? loss.error : undefined;
+  session.warnings.warn(`down-${entry.device.index}`, `${entry.device.label}: ${why}${requeued > 0 ? `; ${requeued} unfinished item(s) go back to the queue` : ''}`);
+  if (error && session.config.verbose) session.view.log(error.traceback);
+  const decision = session.restarts.lost(entry.device.index, replica, !lost.ready, why);
+  if (decision.action === 'remove-device') return removeDevice(session, entry, decision.reason, error);
+  entry.stats.state = entry.stats.replicasReady > 0 ? 'running' : 'restarting';
+  entry.stats.restarts += 1;
+  const incarnation = session.fleet.hostIncarnation(entry.device.index);
+  session.clock.after(decision.delayMs, () => session.queue.push({ type: 'restart-replica', device: entry.device.index, replica, incarnation }));
+}
+
+/** A device host exited: every replica under it died with it (PR_SET_PDEATHSIG). */
+export function hostLost(session: Session, entry: DeviceEntry, exit: HostExit): void {
+  const { fleet, flags } = session;
+  if (session.scheduler.isDone || flags.draining || !fleet.isCurrentHost(exit.device, exit.incarnation)) return;
+  const why = describeDeath(exit.death);
+  let anyReady = false;
+  for (let replica = 0; replica < session.slotsPerDevice; replica += 1) {
+    const lost = fleet.replica(exit.device, replica);
+    anyReady ||= lost?.ready ?? false;
+    if (lost && !lost.lossHandled) {
+      lost.lossHandled = true;
+      settleLostWork(session, entry, replica, 'killed', why); // not of their items' doing
+    }
+  }
+  entry.stats.replicasReady = 0;
+  session.warnings.warn(`down-${exit.device}`, `${entry.device.label}: ${why}${session.config.verbose ? '' : session.tails.of(exit.device)}`);
+  const decision = session.restarts.lost(exit.device, -1, !anyReady, why);
+  if (decision.action === 'remove-device') return removeDevice(session, entry, decision.reason);
+  entry.stats.state = 'restarting';
+  entry.stats.restarts += 1;
+  session.clock.after(decision.delayMs, () => session.queue.push({ type: 'restart-host', device: exit.device, incarnation: exit.incarnation }));
+}
+
+export function restartReplica(session: Session, device: number, replica: number, incarnation: number): void {
+  const { fleet } = session;
+  if (session.flags.draining || fleet.isRemoved(device) || fleet.hostIncarnation(device) !== incarnation) return;
+  fleet.restartReplica(device, replica);
+  session.scheduler.markStarting(device, replica);
+}
+
+export function restartHost(session: Session, entry: DeviceEntry, incarnation: number): void {
+  const { fleet } = session;
+  const device = entry.device.index;
+  if (session.flags.draining || fleet.isRemoved(device) || fleet.hostIncarnation(device) !== incarnation) return;
+  fleet.startHost(entry.device, session.clock.now());
+  for (let replica = 0; replica < session.slotsPerDevice; replica += 1) session.scheduler.markStarting(device, replica);
+}
+
+/** The device leaves the run; its work moves to the others. With none left, the run cannot go on. */
+export function removeDevice(session: Session, entry: DeviceEntry, reason: string, error?: ErrorInfo): void {
+  const device = entry.device.index;
+  session.fleet.removeDevice(device);
+  session.growth.removed(device);
+  for (let replica = 0; replica < session.slotsPerDevice; replica += 1) session.scheduler.removeReplica(device, replica);
+  entry.stats.state = 'out';
+  entry.stats.note = `taken out of the run: ${reason}`;
+  session.view.log(`warning: ${entry.device.label} is taken out of the run: ${reason}. Its work moves to the other devices.`);
+  if (session.scheduler.liveReplicas > 0 || session.scheduler.isDone) return;
+  const written = session.stats.done + session.stats.failed;
+  const detail = error ? `\n${error.traceback.trimEnd()}` : session.tails.of(device);
+  const message = `no device is left: the last, ${entry.device.label}, ${reason}. ${written} of ${session.stats.total} items are in ${session.config.output}; --resume continues once the cause is fixed.${detail}`;
+  session.flags.fatal = written === 0 && error ? new SetupError(message) : new RunAbortedError(message);
+}

@@ -1,0 +1,127 @@
+/**
+ * One run's session, by stage: start (sockets, hosts, view), loop (one event at a time, then
+ * hand out work), stop (every process, the view, the sockets, the output) and report. Policies
+ * live in src/scheduler/ (what to retry, where, when to restart, when to give up); the modules
+ * beside this one carry them out and write what they decide.
+ */
+import { batchMessage } from '../transport/messages.js';
+import type { LoopEvent } from './events.js';
+import { hostLost, restartHost, restartReplica } from './losses.js';
+import { systemPorts, type SessionPorts } from './ports.js';
+import { report } from './report.js';
+import { routeMessage } from './route.js';
+import { openSession, type Session, type SessionSetup } from './state.js';
+import { onTick } from './watch.js';
+
+export type { SessionIo, SessionSetup } from './state.js';
+
+/** After the last result: how long hosts get to stop their replicas cleanly before SIGTERM. */
+const STOP_TIMEOUT_MS = 10_000;
+const TICK_MS = 250;
+
+/** Runs the session to its end; returns the exit code, or throws the error that stopped the run. */
+export async function runSession(setup: SessionSetup, ports: SessionPorts = systemPorts): Promise<number> {
+  let session: Session;
+  try {
+    session = await openSession(setup, ports);
+  } catch (error) {
+    setup.journal.close();
+    throw error;
+  }
+  const offSignal = ports.onSignal((name) => session.queue.push({ type: 'signal', name }));
+  const stopTicks = ports.clock.every(TICK_MS, () => session.queue.push({ type: 'tick' }));
+  try {
+    start(session);
+    await loop(session);
+    const finishedAt = session.clock.now(); // rates end with the last result, not with the processes' exit
+    for (const { stats } of session.devices) stats.finishedAt ??= finishedAt;
+  } finally {
+    stopTicks();
+    await stop(session);
+    offSignal();
+  }
+  return report(session);
+}
+
+function start(session: Session): void {
+  session.view.start();
+  void session.transport.receiveLoop((received) => session.queue.push({ type: 'message', received }));
+  for (const { device, stats } of session.devices) {
+    session.fleet.startHost(device, session.clock.now());
+    stats.state = 'loading model';
+  }
+}
+
+function finished(session: Session): boolean {
+  const { scheduler, flags } = session;
+  if (scheduler.isDone) return true;
+  return flags.draining && (scheduler.inFlightItems === 0 || session.clock.now() >= flags.graceDeadline);
+}
+
+async function loop(session: Session): Promise<void> {
+  const { flags } = session;
+  while (!finished(session) && !flags.fatal && !flags.abortNow) {
+    handle(session, await session.queue.next());
+    if (!flags.draining && !flags.fatal) dispatch(session);
+  }
+}
+
+function handle(session: Session, event: LoopEvent): void {
+  switch (event.type) {
+    case 'message':
+      return routeMessage(session, event.received);
+    case 'tick':
+      return onTick(session);
+    case 'signal':
+      return onSignal(session, event.name);
+    case 'restart-replica':
+      return restartReplica(session, event.device, event.replica, event.incarnation);
+    case 'host-exit': {
+      const entry = session.devices[event.exit.device];
+      return entry && hostLost(session, entry, event.exit);
+    }
+    case 'restart-host': {
+      const entry = session.devices[event.device];
+      return entry && restartHost(session, entry, event.incarnation);
+    }
+  }
+}
+
+function dispatch(session: Session): void {
+  for (const assignment of session.scheduler.assign(session.clock.now())) {
+    const inputs = assignment.items.map((index) => session.items[index]?.input);
+    // Not awaited: a send to a replica that just died must not stall the loop; its exit report
+    // puts the batch back.
+    session.transport.send(assignment.device, assignment.replica, batchMessage(assignment.batch, inputs)).catch(() => undefined);
+  }
+}
+
+/** Ctrl-C (or SIGTERM) once: no new work, in-flight batches get the grace; twice: stop at once. */
+function onSignal(session: Session, name: NodeJS.Signals): void {
+  const { flags } = session;
+  if (flags.draining) {
+    session.view.log(`${name} again: stopping at once`);
+    flags.abortNow = true;
+    return;
+  }
+  flags.draining = true;
+  flags.graceDeadline = session.clock.now() + session.config.graceSeconds * 1000;
+  session.view.log(`${name}: no new work; waiting up to ${session.config.graceSeconds} s for the ${session.scheduler.inFlightItems} item(s) in flight. Press Ctrl-C again to stop at once.`);
+}
+
+async function stop(session: Session): Promise<void> {
+  const { flags } = session;
+  const mode = flags.abortNow ? 'kill' : flags.fatal ? 'terminate' : 'clean';
+  try {
+    await session.fleet.stopAll(mode, STOP_TIMEOUT_MS, session.clock.now());
+  } finally {
+    for (const { stats } of session.devices) {
+      stats.finishedAt ??= session.clock.now();
+      // A run stopped by a fatal error did not finish its devices' work: say so, not "done".
+      if (stats.state !== 'failed' && stats.state !== 'out') stats.state = flags.fatal ? 'stopped' : 'done';
+    }
+    await session.view.stop();
+    session.transport.close();
+    session.journal.close();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * A run session's state, built complete by openSession(): every part exists from the start, so
+ * no handler has to ask whether the transport or the fleet is there yet.
+ */
+import type { Device } from '../devices/devices.js';
+import type { GpuOrchestrateError } from '../errors.js';
+import type { Item } from '../inputs/read-inputs.js';
+import type { Journal } from '../journal/journal.js';
+import type { RunConfig } from '../options/config.js';
+import { DeviceStats, RunStats } from '../progress/stats.js';
+import { chooseView, type ProgressView } from '../progress/views.js';
+import { ReplicaGrowth } from '../scheduler/replica-growth.js';
+import type { ReplicaPlan } from '../scheduler/replica-plan.js';
+import { RestartPolicy } from '../scheduler/restarts.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import type { SessionTransport, Slot } from '../transport/sockets.js';
+import { AsyncQueue } from '../util/async-queue.js';
+import { Fleet } from '../workers/fleet.js';
+import type { LoopEvent } from './events.js';
+import { OutputTails } from './output-tails.js';
+import type { Clock, SessionPorts } from './ports.js';
+import { Warnings } from './warnings.js';
+
+/** How long a host's exit waits before it is handled: lets its replicas' last messages arrive first. */
+const HOST_EXIT_SETTLE_MS = 500;
+
+export interface SessionIo {
+  stderr: (text: string) => void;
+  isTTY: boolean;
+  /** The command line as typed, to print how to resume or retry. */
+  argv: string[];
+}
+
+/** What a session is made from: the run's config and what run.ts found before any device started. */
+export interface SessionSetup {
+  config: RunConfig;
+  io: SessionIo;
+  devices: Device[];
+  items: Item[];
+  /** Indices of the items this run must do (a resumed run skips what the output holds). */
+  todo: number[];
+  journal: Journal;
+  threadsPerReplica: number;
+  /** How many replicas each device starts with, its replica slots, and which grow (auto). */
+  plan: ReplicaPlan;
+}
+
+export interface DeviceEntry {
+  device: Device;
+  stats: DeviceStats;
+}
+
+/** What changes as the run goes: how it is ending, and what it has seen. */
+export interface RunFlags {
+  /** Ctrl-C once: no new work; in-flight batches get until graceDeadline. */
+  draining: boolean;
+  graceDeadline: number;
+  /** Ctrl-C twice: stop at once. */
+  abortNow: boolean;
+  /** Why the run cannot go on, once it cannot. */
+  fatal: GpuOrchestrateError | undefined;
+  everReady: boolean;
+  /** "device/replica" of replicas whose setup() raised before any replica was ready. */
+  setupFailed: Set<string>;
+}
+
+export interface Session {
+  readonly config: RunConfig;
+  readonly io: SessionIo;
+  /** Replica slots per device: task sockets bound, the most replicas a device may have. */
+  readonly slotsPerDevice: number;
+  readonly devices: readonly DeviceEntry[];
+  readonly items: Item[];
+  readonly journal: Journal;
+  readonly scheduler: Scheduler;
+  readonly restarts: RestartPolicy;
+  readonly growth: ReplicaGrowth;
+  readonly stats: RunStats;
+  readonly view: ProgressView;
+  readonly warnings: Warnings;
+  readonly tails: OutputTails;
+  readonly transport: SessionTransport;
+  readonly fleet: Fleet;
+  readonly clock: Clock;
+  readonly queue: AsyncQueue<LoopEvent>;
+  readonly flags: RunFlags;
+}
+
+export function slotsOf(devices: readonly Device[], slotsPerDevice: number): Slot[] {
+  return devices.flatMap((device) => Array.from({ length: slotsPerDevice }, (_, replica) => ({ device: device.index, replica })));
+}
+
+/** Opens the sockets and builds the session around them; starts no process. */
+export async function openSession(setup: SessionSetup, ports: SessionPorts): Promise<Session> {
+  const { config, plan } = setup;
+  const slotsPerDevice = plan.slotsPerDevice;
+  const transport = await ports.openTransport(slotsOf(setup.devices, slotsPerDevice));
+  const scheduler = new Scheduler(setup.todo.length, { batchSize: config.batchSize, prefetch: config.prefetch, retries: config.retries }, setup.todo);
+  const growth = new ReplicaGrowth(plan, config.memoryHeadroomBytes);
+  const devices = setup.devices.map((device) => {
+    const stats = new DeviceStats(device.label, plan.initial[device.index] ?? slotsPerDevice, config.batchSize);
+    stats.replicaDecision = growth.decisions[device.index];
+    return { device, stats };
+  });
+  const stats = new RunStats(setup.todo.length, devices.map((entry) => entry.stats));
+  const view = chooseView(stats, { quiet: config.quiet, tty: setup.io.isTTY });
+  const tails = new OutputTails(view, config.verbose);
+  const queue = new AsyncQueue<LoopEvent>();
+  const fleet = new Fleet(setup.devices, transport, ports.launcher, {
+    slotsPerDevice,
+    initialReplicas: (device) => plan.initial[device] ?? 0,
+    template: { python: config.python, script: config.script, options: config.options, threadsPerReplica: setup.threadsPerReplica },
+    onOutput: (device, line) => tails.line(device, line),
+    onHostExit: (exit) => ports.clock.after(HOST_EXIT_SETTLE_MS, () => queue.push({ type: 'host-exit', exit })),
+  });
+  // Every slot has its socket; replicas beyond the initial ones are added as the run grows.
+  for (const { device, replica } of slotsOf(setup.devices, slotsPerDevice)) if (replica < (plan.initial[device] ?? 0)) scheduler.addReplica(device, replica);
+  return {
+    config,
+    io: setup.io,
+    slotsPerDevice,
+    devices,
+    items: setup.items,
+    journal: setup.journal,
+    scheduler,
+    restarts: new RestartPolicy(),
+    growth,
+    stats,
+    view,
+    warnings: new Warnings(view),
+    tails,
+    transport,
+    fleet,
+    clock: ports.clock,
+    queue,
+    flags: { draining: false, graceDeadline: Infinity, abortNow: false, fatal: undefined, everReady: false, setupFailed: new Set() },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * What the session checks on every tick, because no message will tell it: replicas to add
+ * (--workers-per-gpu auto), hosts gone silent, batches past their timeout.
+ */
+import { HEARTBEAT_TIMEOUT_MS } from '../workers/fleet.js';
+import { replicaLost } from './losses.js';
+import type { Session } from './state.js';
+
+export function onTick(session: Session): void {
+  const { fleet, scheduler, flags, config } = session;
+  const now = session.clock.now();
+  if (flags.draining) return;
+  for (const step of session.growth.tick(now, scheduler.pendingCount > 0)) {
+    const entry = session.devices[step.device];
+    if (!entry) continue;
+    if (step.add) {
+      const replica = fleet.addReplica(step.device);
+      if (replica !== undefined) scheduler.addReplica(step.device, replica);
+    }
+    entry.stats.replicas = step.replicas;
+    entry.stats.replicaDecision = step.decision;
+  }
+  for (const device of fleet.silentHosts(now)) {
+    if (scheduler.isDone) break;
+    session.warnings.warn(`silent-${device}`, `${session.devices[device]?.device.label}: the device host (pid ${fleet.hostPid(device)}) sent no heartbeat for ${HEARTBEAT_TIMEOUT_MS / 1000} s (hung or stopped); killing it to start it again`);
+    fleet.silenceHandled(device, now); // once: its exit report follows
+    fleet.killHost(device);
+  }
+  if (config.timeoutSeconds === undefined) return;
+  for (const late of scheduler.overdue(now, config.timeoutSeconds * 1000)) {
+    const entry = session.devices[late.device];
+    if (!entry) continue;
+    fleet.killReplica(late.device, late.replica);
+    replicaLost(session, entry, late.replica, { kind: 'timed out', seconds: config.timeoutSeconds, items: late.items });
+  }
+}
