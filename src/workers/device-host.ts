@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import type { Device } from '../devices/devices.js';
+import { PROTOCOL_VERSION } from '../transport/messages.js';
 import { pythonEnv } from './python.js';
 
 export interface HostLaunch {
@@ -44,6 +45,7 @@ export class DeviceHost {
     readonly incarnation = 0,
   ) {
     const config = {
+      protocol_version: PROTOCOL_VERSION,
       device_index: launch.device.index,
       device_label: launch.device.label,
       torch_device: launch.device.kind === 'cuda' ? 'cuda:0' : 'cpu',
