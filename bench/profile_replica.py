@@ -21,6 +21,7 @@ from pathlib import Path
 import zmq
 
 from gpu_orchestrate_worker import codec, protocol
+from gpu_orchestrate_worker.launch_config import HostConfig
 from gpu_orchestrate_worker.replica import ReplicaConfig, replica_main
 
 NOOP = Path(__file__).resolve().parent / "fixtures" / "noop.py"
@@ -39,8 +40,12 @@ def main() -> None:
     events.bind(events_endpoint)
     tasks = context.socket(zmq.PUSH)
     tasks.bind(task_endpoint)
-    config = ReplicaConfig(device_index=0, device_label="cpu:0", torch_device="cpu", replica=0, script=args.script,
-                           events_endpoint=events_endpoint, task_endpoint=task_endpoint, threads=1, parent_pid=os.getppid())  # the replica watches its parent: ours
+    host = HostConfig.from_dict({
+        "protocol_version": protocol.PROTOCOL_VERSION, "device_index": 0, "device_label": "cpu:0", "torch_device": "cpu",
+        "replicas": 1, "script": args.script, "events_endpoint": events_endpoint, "control_endpoint": "",
+        "task_endpoints": [task_endpoint], "threads_per_replica": 1, "controller_pid": os.getpid(),
+    })
+    config = ReplicaConfig(host=host, replica=0, generation=0, parent_pid=os.getppid())  # the replica watches its parent: ours
     profile = cProfile.Profile()
     cpu: dict[str, float] = {}
 

@@ -17,9 +17,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "host":
-        from .host import HostConfig, host_main
+        from .launch_config import EXIT_BAD_CONFIG, HostConfig, LaunchConfigError
 
-        return host_main(HostConfig.from_json(args.config))
+        try:
+            config = HostConfig.from_json(args.config)
+        except LaunchConfigError as exc:
+            print(exc, file=sys.stderr)  # the controller shows it with the host's exit
+            return EXIT_BAD_CONFIG
+        from .host import host_main
+
+        return host_main(config)
     from .environment import doctor, preflight as run_preflight, print_json
 
     print_json(run_preflight(args.script) if args.command == "preflight" else doctor())

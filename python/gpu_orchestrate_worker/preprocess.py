@@ -33,12 +33,6 @@ def preprocess_item(preprocess: Callable[[Any], Any], item: Any) -> Prepared:
         return Prepared(False, protocol.error_info(exc), time.perf_counter() - started)
 
 
-def merge_outcomes(prepared: list[Prepared], infer_outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Outcomes in the batch's order: infer's for the items preprocess passed, the error for the rest."""
-    from_infer = iter(infer_outcomes)
-    return [next(from_infer) if item.ok else {"ok": False, "error": item.value, "seconds": item.seconds} for item in prepared]
-
-
 class PreparedBatches:
     """Batches from the task socket with preprocess already started on their items.
 

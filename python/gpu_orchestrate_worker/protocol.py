@@ -43,6 +43,9 @@ import traceback as traceback_module
 from typing import Any, TypedDict
 
 PROTOCOL_VERSION = 1
+# How often a host sends its heartbeat; the controller takes a host that stays silent much longer
+# (HEARTBEAT_TIMEOUT_MS in src/workers/fleet.ts, 30 s by default) for hung.
+HEARTBEAT_SECONDS = 1.0
 
 
 class ErrorInfo(TypedDict):

@@ -2,6 +2,8 @@
 
 Started by the device host with torch.multiprocessing (spawn). It talks to the controller
 directly: a PULL socket on its own task endpoint, a PUSH socket to the shared events endpoint.
+One serve loop runs every batch; where batches come from (straight off the socket, or through
+the script's preprocess on a thread pool) is its batch source (batches.py).
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ import os
 import signal
 import sys
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from . import codec, protocol
+from .batches import BatchSource, preprocessed_batches, received_batches
+from .launch_config import HostConfig
 from .oom import free_device_memory, is_out_of_memory
 from .parent_watch import die_with_parent
-from .preprocess import PreparedBatches, merge_outcomes
-from .script import Context, ScriptError, UserScript, load
+from .script import Context, ScriptError, load
 from .shared import unwrap
 
 # Exit codes a replica uses on purpose; the host reports them, the controller explains them.
@@ -27,20 +31,19 @@ EXIT_SETUP_ERROR = 4
 EXIT_PROTOCOL_ERROR = 5
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReplicaConfig:
-    device_index: int
-    device_label: str  # "cuda:2", "cpu:0"
-    torch_device: str  # "cuda:0" (the host's CUDA_VISIBLE_DEVICES shows one GPU) or "cpu"
+    """What a replica is started with: its host's launch config, and which replica it is."""
+
+    host: HostConfig
     replica: int
-    script: str
-    events_endpoint: str
-    task_endpoint: str
-    threads: int  # torch intra-op threads for this replica; 0 leaves torch's default
-    parent_pid: int
-    options: dict[str, str] = field(default_factory=dict)
-    generation: int = 0  # how many times the controller has started this replica before
+    generation: int  # how many times the controller has started this replica before
+    parent_pid: int  # the host's
     shared: Any = field(default_factory=dict)  # the host's load_shared data (shared.py): handles, not copies
+
+    @property
+    def task_endpoint(self) -> str:
+        return self.host.task_endpoints[self.replica]
 
 
 class InferContractError(Exception):
@@ -138,40 +141,14 @@ def _limit_threads(threads: int) -> None:
         pass  # already set by the script's import; the intra-op limit is what matters
 
 
-def serve_batches(script: UserScript, model: Any, tasks: Any, events: Any, config: ReplicaConfig) -> None:
-    """Receive, infer, send, until the stop message."""
-    while True:
-        kind, batch, inputs = protocol.parse_task(codec.decode(tasks.recv()))
-        if kind == "stop":
-            return
-        oom_split = OomSplit()
-        outcomes = run_batch(script.infer, model, inputs, oom_split)
-        message = protocol.result(config.device_index, config.replica, batch, outcomes, oom_split.hint())
-        events.send(encode_result(message), copy=False)
-
-
-def preprocess_workers(threads: int) -> int:
-    """Threads for preprocess: the replica's share of the cores, and at least two, so one item's
-    preprocess never waits behind another's when infer is the only other work."""
-    return max(2, threads)
-
-
-def serve_preprocessed_batches(script: UserScript, model: Any, tasks: Any, events: Any, config: ReplicaConfig) -> None:
-    """As serve_batches, with preprocess(item) run on a thread pool as soon as a batch arrives."""
-    assert script.preprocess is not None
-    batches = PreparedBatches(tasks, script.preprocess, preprocess_workers(config.threads))
-    try:
-        while (received := batches.next()) is not None:
-            batch, futures = received
-            prepared = [future.result() for future in futures]
+def serve(source: BatchSource, infer: Callable[[Any, list[Any]], Any], model: Any, events: Any, config: ReplicaConfig) -> None:
+    """Infer each batch from the source and send its result, until the source ends (the stop message)."""
+    with closing(source):  # the preprocess source's pool is shut down, however the loop ends
+        for ready in source:
             oom_split = OomSplit()
-            ready = [item.value for item in prepared if item.ok]
-            infer_outcomes = run_batch(script.infer, model, ready, oom_split) if ready else []
-            outcomes = merge_outcomes(prepared, infer_outcomes)
-            message = protocol.result(config.device_index, config.replica, batch, outcomes, oom_split.hint())
+            from_infer = run_batch(infer, model, ready.inputs, oom_split) if ready.inputs else []
+            message = protocol.result(config.host.device_index, config.replica, ready.batch, ready.outcomes(from_infer), oom_split.hint())
             events.send(encode_result(message), copy=False)
-    finally:
-        batches.close()
 
 
 def replica_main(config: ReplicaConfig) -> None:
@@ -180,34 +157,35 @@ def replica_main(config: ReplicaConfig) -> None:
     die_with_parent(config.parent_pid)
     import zmq
 
+    host = config.host
     context = zmq.Context()
     events = context.socket(zmq.PUSH)
     events.setsockopt(zmq.LINGER, 5000)  # deliver the last report before exiting
-    events.connect(config.events_endpoint)
+    events.connect(host.events_endpoint)
     tasks = context.socket(zmq.PULL)
     tasks.connect(config.task_endpoint)
     pid = os.getpid()
 
     def report_failure(kind: str, exc: BaseException, exit_code: int) -> None:
-        events.send(codec.encode(protocol.replica_error(kind, config.device_index, config.replica, pid, protocol.error_info(exc))))
+        events.send(codec.encode(protocol.replica_error(kind, host.device_index, config.replica, pid, protocol.error_info(exc))))
         events.close()
         context.term()
         sys.exit(exit_code)
 
-    _limit_threads(config.threads)
+    _limit_threads(host.threads_per_replica)
     try:
-        script = load(Path(config.script))
+        script = load(Path(host.script))
     except ScriptError as exc:
         report_failure("script_error", exc, EXIT_SCRIPT_ERROR)
         return
     import torch
 
     ctx = Context(
-        device=torch.device(config.torch_device),
+        device=torch.device(host.torch_device),
         replica=config.replica,
-        device_index=config.device_index,
-        device_label=config.device_label,
-        options=dict(config.options),
+        device_index=host.device_index,
+        device_label=host.device_label,
+        options=dict(host.options),
         shared=unwrap(config.shared),
     )
     try:
@@ -216,12 +194,13 @@ def replica_main(config: ReplicaConfig) -> None:
         report_failure("setup_error", exc, EXIT_SETUP_ERROR)
         return
 
-    events.send(codec.encode(protocol.ready(config.device_index, config.replica, pid, config.generation)))
+    events.send(codec.encode(protocol.ready(host.device_index, config.replica, pid, config.generation)))
+    if script.preprocess is None:
+        source = received_batches(tasks)
+    else:
+        source = preprocessed_batches(tasks, script.preprocess, host.threads_per_replica)
     try:
-        if script.preprocess is None:
-            serve_batches(script, model, tasks, events, config)
-        else:
-            serve_preprocessed_batches(script, model, tasks, events, config)
+        serve(source, script.infer, model, events, config)
     except (protocol.ProtocolError, ValueError) as exc:
         # Only the controller writes to this socket: a bad message means a version mismatch.
         report_failure("script_error", protocol.ProtocolError(f"bad task message: {exc}"), EXIT_PROTOCOL_ERROR)

@@ -22,11 +22,23 @@ Each tensor's storage is one shared-memory file, held open as a file descriptor 
 by every replica: return a few large tensors (concatenated, with an offsets array, as
 examples/match_pairs.py does) rather than one per image. raise_open_file_limit() lifts the soft
 limit on open files to the hard one, as the torch.multiprocessing docs advise for many storages.
+
+The host imports torch only here, and only when the script defines load_shared: torch's
+reductions (a tensor pickled as a handle to its shared storage) register themselves with
+multiprocessing's ForkingPickler when torch is imported, which share() does before the replicas
+start. Importing torch in every host would hold back each replica's start by one torch import
+(about 2 s), on the path to the first result.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import codec, protocol
+from .script import ScriptError, check_source, load
 
 SCALARS = (type(None), bool, int, float, str, bytes)
 
@@ -114,3 +126,61 @@ def unwrap(value: Any) -> Any:
         return tuple(unwrap(item) for item in value)
     return value
 
+
+
+def load_shared_data(path: Path, options: dict[str, str], heartbeat: Any) -> tuple[Any, protocol.ErrorInfo | None]:
+    """Call the script's load_shared once, if it has one: (the shared data, None), or ({}, the error).
+
+    `heartbeat` (a Heartbeat) is sent every HEARTBEAT_SECONDS while load_shared runs: loading a
+    large store takes minutes, and the controller must not take the host for hung meanwhile.
+    """
+    try:
+        if "load_shared" not in check_source(path):
+            return {}, None
+    except ScriptError:
+        return {}, None  # the replicas report the script's problem, once each as before
+    with heartbeat.beating():
+        try:
+            script = load(path)  # a ScriptError's message names the file and the cause
+            assert script.load_shared is not None
+            raise_open_file_limit()  # one descriptor per shared storage, in the host and each replica
+            return share(script.load_shared(dict(options))), None
+        except ScriptError as exc:
+            return {}, protocol.error_info(exc)
+        except SharedDataError as exc:
+            error = protocol.error_info(exc)
+            error["message"] = f"{path}: {exc}"
+            return {}, error
+        except BaseException as exc:  # the user's code: anything, SystemExit included
+            error = protocol.error_info(exc)
+            error["message"] = f"{path}: load_shared() raised {type(exc).__name__}: {exc}"
+            return {}, error
+
+
+class Heartbeat:
+    """The host's heartbeat, sent from a thread of its own while the host's own thread is busy."""
+
+    def __init__(self, context: Any, endpoint: str, device: int, pid: int, seconds: float = protocol.HEARTBEAT_SECONDS) -> None:
+        self.context, self.endpoint, self.seconds = context, endpoint, seconds
+        self.message = protocol.heartbeat(device, pid)
+
+    @contextmanager
+    def beating(self) -> Iterator[None]:
+        done = threading.Event()
+        beater = threading.Thread(target=self._beat_until, args=(done,), name="heartbeat-while-loading", daemon=True)
+        beater.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beater.join()
+
+    def _beat_until(self, done: threading.Event) -> None:
+        import zmq
+
+        socket = self.context.socket(zmq.PUSH)  # sockets are not thread-safe: this thread's own
+        socket.setsockopt(zmq.LINGER, 1000)
+        socket.connect(self.endpoint)
+        while not done.wait(self.seconds):
+            socket.send(codec.encode(self.message))
+        socket.close()

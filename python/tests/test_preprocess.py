@@ -3,37 +3,24 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
-import zmq
+from fakes import FakeEvents, FakeTasks, host_config, task
 
-from gpu_orchestrate_worker import codec, protocol
-from gpu_orchestrate_worker.replica import ReplicaConfig, serve_preprocessed_batches
+from gpu_orchestrate_worker.batches import preprocessed_batches
+from gpu_orchestrate_worker.replica import ReplicaConfig, serve
 from gpu_orchestrate_worker.script import UserScript
 
 
 def run_replica_loop(script: UserScript, batches: list[list[Any]]) -> list[dict[str, Any]]:
-    """Feed batches to the replica's preprocess loop over real sockets; return the result events."""
-    context = zmq.Context.instance()
-    name = uuid.uuid4().hex
-    feed, tasks = context.socket(zmq.PUSH), context.socket(zmq.PULL)
-    feed.bind(f"inproc://tasks-{name}")
-    tasks.connect(f"inproc://tasks-{name}")
-    events, results = context.socket(zmq.PUSH), context.socket(zmq.PULL)
-    results.bind(f"inproc://events-{name}")
-    events.connect(f"inproc://events-{name}")
-    for number, inputs in enumerate(batches):
-        feed.send(codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "batch", "batch": number, "inputs": inputs}))
-    feed.send(codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "stop"}))
-    config = ReplicaConfig(device_index=0, device_label="cpu:0", torch_device="cpu", replica=0, script=script.path.name,
-                           events_endpoint="", task_endpoint="", threads=1, parent_pid=0)
-    serve_preprocessed_batches(script, None, tasks, events, config)
-    received = [codec.decode(results.recv()) for _ in batches]
-    for socket in (feed, tasks, events, results):
-        socket.close(linger=0)
-    return received
+    """Feed batches to the replica's serve loop through preprocess; return the result events."""
+    assert script.preprocess is not None
+    tasks = FakeTasks([task("batch", number, inputs) for number, inputs in enumerate(batches)] + [task("stop")])
+    events = FakeEvents()
+    config = ReplicaConfig(host=host_config(threads_per_replica=1), replica=0, generation=0, parent_pid=0)
+    serve(preprocessed_batches(tasks, script.preprocess, config.host.threads_per_replica), script.infer, None, events, config)
+    return events.sent
 
 
 def script_of(infer: Any, preprocess: Any) -> UserScript:

@@ -1,0 +1,149 @@
+"""Stand-ins for the sockets, processes and clock of a host or replica, so their loops run in-process."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from gpu_orchestrate_worker import codec, protocol
+from gpu_orchestrate_worker.launch_config import HostConfig
+
+
+def launch_config(**changes: Any) -> dict[str, Any]:
+    """A launch config as src/workers/device-host.ts sends it (two replica slots, one started)."""
+    config: dict[str, Any] = {
+        "protocol_version": protocol.PROTOCOL_VERSION,
+        "device_index": 1,
+        "device_label": "cpu:1",
+        "torch_device": "cpu",
+        "replicas": 1,
+        "script": "detect.py",
+        "events_endpoint": "ipc:///tmp/run/events",
+        "control_endpoint": "ipc:///tmp/run/control-1",
+        "task_endpoints": ["ipc:///tmp/run/task-1-0", "ipc:///tmp/run/task-1-1"],
+        "generations": [0],
+        "threads_per_replica": 2,
+        "controller_pid": 4242,
+        "options": {"scale": "2"},
+    }
+    config.update(changes)
+    return config
+
+
+def host_config(**changes: Any) -> HostConfig:
+    return HostConfig.from_dict(launch_config(**changes))
+
+
+def task(kind: str, batch: int = 0, inputs: list[Any] | None = None) -> bytes:
+    message: dict[str, Any] = {"v": protocol.PROTOCOL_VERSION, "kind": kind}
+    if kind == "batch":
+        message.update(batch=batch, inputs=inputs)
+    return codec.encode(message)
+
+
+class FakeTasks:
+    """A replica's task socket: hands out the given messages in order."""
+
+    def __init__(self, messages: list[bytes]) -> None:
+        self.messages = list(messages)
+        self.lock = threading.Lock()  # the preprocess source reads from a thread of its own
+
+    def recv(self) -> bytes:
+        with self.lock:
+            if not self.messages:
+                raise AssertionError("the loop read past the last message; it should have stopped at 'stop'")
+            return self.messages.pop(0)
+
+
+class FakeEvents:
+    """The PUSH socket to the controller: keeps every message sent, decoded."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send(self, data: bytes, copy: bool = True) -> None:
+        self.sent.append(codec.decode(data))
+
+    def kinds(self) -> list[str]:
+        return [message["kind"] for message in self.sent]
+
+
+class FakeProcess:
+    """A spawned replica that runs nothing: the test decides when it exits."""
+
+    next_pid = 1000
+
+    def __init__(self, target: Callable[..., Any], args: tuple[Any, ...], name: str) -> None:
+        self.target, self.args, self.name = target, args, name
+        self.pid: int | None = None
+        self.exitcode: int | None = None
+        self.ignores_sigterm = False
+        self.signals: list[str] = []
+
+    def start(self) -> None:
+        FakeProcess.next_pid += 1
+        self.pid = FakeProcess.next_pid
+
+    def is_alive(self) -> bool:
+        return self.pid is not None and self.exitcode is None
+
+    def exit(self, code: int) -> None:
+        self.exitcode = code
+
+    def kill(self) -> None:
+        self.signals.append("SIGKILL")
+        self.exitcode = -9
+
+    def terminate(self) -> None:
+        self.signals.append("SIGTERM")
+        if not self.ignores_sigterm:
+            self.exitcode = -15
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+class FakeSpawn:
+    """multiprocessing's spawn context, as far as ReplicaProcesses uses it."""
+
+    def __init__(self) -> None:
+        self.started: list[FakeProcess] = []
+
+    def Process(self, target: Callable[..., Any], args: tuple[Any, ...], name: str) -> FakeProcess:  # noqa: N802
+        process = FakeProcess(target, args, name)
+        self.started.append(process)
+        return process
+
+
+class FakeControl:
+    """A host's control socket and its clock: each poll is one tick of POLL_MILLISECONDS.
+
+    A tick is None (nothing arrives), bytes (a command arrives), or a callable (something
+    happens meanwhile, such as a replica exiting; nothing arrives).
+    """
+
+    def __init__(self, ticks: list[Any], milliseconds_per_poll: int) -> None:
+        self.ticks = list(ticks)
+        self.polls = 0
+        self.milliseconds_per_poll = milliseconds_per_poll
+        self.arrived: bytes | None = None
+
+    def clock(self) -> float:
+        return self.polls * self.milliseconds_per_poll / 1000
+
+    def poll(self, timeout: int) -> bool:
+        assert timeout == self.milliseconds_per_poll
+        if not self.ticks:
+            raise AssertionError(f"the host was still serving after {self.polls} polls; it should have stopped")
+        self.polls += 1
+        tick = self.ticks.pop(0)
+        if callable(tick):
+            tick()
+            return False
+        self.arrived = tick
+        return tick is not None
+
+    def recv(self) -> bytes:
+        assert self.arrived is not None
+        arrived, self.arrived = self.arrived, None
+        return arrived
