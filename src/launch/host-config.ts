@@ -6,6 +6,12 @@
 import type { Device } from '../devices/devices.js';
 import { PROTOCOL_VERSION } from '../transport/messages.js';
 
+/**
+ * A host exits with this when it refuses its launch config (another protocol version, a key it
+ * does not know): a restart would be refused the same way. Python: launch_config.EXIT_BAD_CONFIG.
+ */
+export const EXIT_BAD_LAUNCH_CONFIG = 78;
+
 /** The wire form (snake_case, as Python reads it). */
 export interface HostLaunchConfig {
   protocol_version: number;

@@ -17,9 +17,10 @@ export interface ProgressView {
 const REDRAW_MS = 200;
 export const LINE_INTERVAL_MS = 5_000;
 
-export function chooseView(stats: RunStats, options: { quiet: boolean; tty: boolean }): ProgressView {
+/** `write`: where the line view prints a line (stderr, unless a test captures it). */
+export function chooseView(stats: RunStats, options: { quiet: boolean; tty: boolean; write?: (line: string) => void }): ProgressView {
   if (options.quiet) return new QuietView();
-  return options.tty ? new ListrView(stats) : new LineView(stats);
+  return options.tty ? new ListrView(stats) : new LineView(stats, options.write);
 }
 
 class QuietView implements ProgressView {

@@ -4,6 +4,7 @@
  * is a value, described only when it is printed.
  */
 import { RunAbortedError, SetupError } from '../errors.js';
+import { EXIT_BAD_LAUNCH_CONFIG } from '../launch/host-config.js';
 import type { LossCause } from '../scheduler/retry-policy.js';
 import type { ErrorInfo } from '../transport/messages.js';
 import { describeDeath, killedFromOutside, type Death } from '../workers/death.js';
@@ -77,6 +78,10 @@ export function hostLost(session: Session, entry: DeviceEntry, exit: HostExit): 
     }
   }
   entry.stats.replicasReady = 0;
+  if (exit.death.exitCode === EXIT_BAD_LAUNCH_CONFIG) {
+    session.flags.fatal = new SetupError(`${entry.device.label}: ${why}: it cannot run with this controller.${session.tails.of(exit.device)}`);
+    return;
+  }
   session.warnings.warn(`down-${exit.device}`, `${entry.device.label}: ${why}${session.config.verbose ? '' : session.tails.of(exit.device)}`);
   const decision = session.restarts.lost(exit.device, -1, !anyReady, why);
   if (decision.action === 'remove-device') return removeDevice(session, entry, decision.reason);

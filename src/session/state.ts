@@ -103,7 +103,7 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     return { device, stats };
   });
   const stats = new RunStats(setup.todo.length, devices.map((entry) => entry.stats));
-  const view = chooseView(stats, { quiet: config.quiet, tty: setup.io.isTTY });
+  const view = chooseView(stats, { quiet: config.quiet, tty: setup.io.isTTY, write: (line) => setup.io.stderr(`${line}\n`) });
   const tails = new OutputTails(view, config.verbose);
   const queue = new AsyncQueue<LoopEvent>();
   const fleet = new Fleet(setup.devices, transport, ports.launcher, {
