@@ -68,9 +68,7 @@ async function openOutput(config: RunConfig, items: Item[], say: (text: string) 
     say(`resuming ${config.output}: ${ok} item(s) already done, ${todo.length} to run${notes.length ? `; ${notes.join('; ')}` : ''}\n`);
     return { journal: new Journal(config.output, 'append'), todo };
   }
-  if (config.existingOutput === 'refuse' && outputHasContent(config.output)) {
-    throw new UsageError(`${config.output} already exists. Pass --resume to continue it (only the items it lacks run), or --overwrite to start it again.`);
-  }
+  // An output with content under 'refuse' was turned away before the preflight (run()).
   rmSync(arraysPathFor(config.output), { force: true });
   return { journal: new Journal(config.output, 'create'), todo: all };
 }

@@ -1,6 +1,6 @@
 /**
  * When to restart a replica or a device host, and when to give up on a device. Pure policy:
- * run.ts reports what happened and carries out the decision.
+ * the session (src/session/losses.ts) reports what happened and carries out the decision.
  *
  * - A lost replica (or host) is restarted after a back-off: 0.5 s, doubling with each loss in a
  *   row on that replica, at most 30 s. A batch that completes resets its replica's count.

@@ -69,6 +69,17 @@ export function cameBack(history: ItemHistory | undefined): boolean {
   return history !== undefined && (history.isolate || history.ooms > 0);
 }
 
+/**
+ * May a retried item run on `device` now? A suspect runs with nothing beside it on its replica
+ * (`busy`: the replica holds work), and an item prefers a device it has not tried, while such a
+ * device is live.
+ */
+export function mayRetryOn(history: ItemHistory, device: number, busy: boolean, liveDevices: ReadonlySet<number>): boolean {
+  if (history.isolate && busy) return false;
+  if (!history.devicesTried.has(device)) return true;
+  return ![...liveDevices].some((other) => other !== device && !history.devicesTried.has(other));
+}
+
 function exhausted(index: number, history: ItemHistory, cause: Exhausted['cause'], count: number): Exhausted {
   return { index, cause, count, devicesTried: [...history.devicesTried], attempts: history.dispatches };
 }

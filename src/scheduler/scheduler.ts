@@ -13,12 +13,11 @@
  */
 import { DeviceBatchSizes } from './batch-size.js';
 import { WorkQueue } from './work-queue.js';
-import { afterLoss, afterOutOfMemory, cameBack, ItemHistories, type Exhausted, type LossCause } from './retry-policy.js';
+import { afterLoss, afterOutOfMemory, cameBack, ItemHistories, mayRetryOn, type Exhausted, type LossCause } from './retry-policy.js';
 import type { Assignment, BatchDone, ItemVerdict, LostWork, SchedulerOptions, Settlement } from './settlement.js';
 
 
-/** 'removed': the replica's device left the run; nothing it held is to blame. */
-type LossOrRemoval = LossCause | 'removed';
+type LossOrRemoval = LossCause | 'removed'; // removed: its device left the run; nothing it held is to blame
 type ReplicaState = 'starting' | 'ready' | 'down' | 'removed';
 
 interface ReplicaBook {
@@ -73,7 +72,7 @@ export class Scheduler {
     if (book && book.state === 'starting') book.state = 'ready';
   }
 
-  /** A replica that was down is being started again. */
+  /** A replica that was down starts again. */
   markStarting(device: number, replica: number): void {
     const book = this.book(device, replica);
     if (book && book.state === 'down') book.state = 'starting';
@@ -132,13 +131,8 @@ export class Scheduler {
   }
 
   private pickFor(book: ReplicaBook, ready: number): { items: number[]; exclusive: boolean } | undefined {
-    const otherDevices = [...this.liveDevices()].filter((device) => device !== book.device);
-    const retried = this.queue.takeRetry((index) => {
-      const entry = this.history.of(index);
-      if (entry.isolate && book.inFlight.length > 0) return false; // suspects run with nothing beside them
-      // Prefer a device the item has not tried, while such a device is live.
-      return !(entry.devicesTried.has(book.device) && otherDevices.some((device) => !entry.devicesTried.has(device)));
-    });
+    const live = this.liveDevices();
+    const retried = this.queue.takeRetry((index) => mayRetryOn(this.history.of(index), book.device, book.inFlight.length > 0, live));
     if (retried !== undefined) {
       const entry = this.history.of(retried);
       entry.dispatches += 1;
