@@ -1,17 +1,22 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readJournal } from '../../src/journal/read-back.js';
+import { cutTornTail, readJournal } from '../../src/journal/read-back.js';
+import { canListDescriptors, openDescriptorsOf, temporaryFolders } from './helpers.js';
+
+const folder = temporaryFolders('go-readback-');
 
 function journalFile(text: string): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'go-readback-')), 'out.jsonl');
+  const file = path.join(folder(), 'out.jsonl');
   writeFileSync(file, text);
   return file;
 }
 
 const ok = (id: string) => JSON.stringify({ id, input: id, ok: true, result: 1 });
 const failed = (id: string) => JSON.stringify({ id, input: id, ok: false, error: { type: 'E', message: 'm', traceback: '' } });
+
+/** cutTornTail looks for the last newline backwards, this many bytes at a time. */
+const CHUNK = 1 << 20;
 
 describe('readJournal (--resume)', () => {
   it('cuts a torn last line off the file so that its item runs again', async () => {
@@ -20,6 +25,53 @@ describe('readJournal (--resume)', () => {
     expect([...contents.recorded.keys()]).toEqual(['a', 'b']);
     expect(contents.tornBytes).toBe('{"id": "c", "ok": tr'.length);
     expect(readFileSync(file, 'utf8')).toBe(`${ok('a')}\n${ok('b')}\n`); // appending continues on a clean line
+  });
+
+  it('leaves a file that ends cleanly as it is, and reads an empty file as nothing done', async () => {
+    const text = `${ok('a')}\n${failed('b')}\n`;
+    const file = journalFile(text);
+    const contents = await readJournal(file, { dropFailed: false });
+    expect(contents).toEqual({ recorded: new Map([['a', true], ['b', false]]), tornBytes: 0, unreadable: 0, removedFailed: 0 });
+    expect(readFileSync(file, 'utf8')).toBe(text);
+
+    const empty = journalFile('');
+    expect(await readJournal(empty, { dropFailed: false })).toEqual({ recorded: new Map(), tornBytes: 0, unreadable: 0, removedFailed: 0 });
+    expect(readFileSync(empty, 'utf8')).toBe('');
+  });
+
+  it('empties a file whose only line is torn', async () => {
+    const file = journalFile('{"id": "a", "ok": tr');
+    const contents = await readJournal(file, { dropFailed: false });
+    expect(contents.recorded.size).toBe(0);
+    expect(contents.tornBytes).toBe(20);
+    expect(readFileSync(file, 'utf8')).toBe('');
+  });
+
+  it('cuts a torn line longer than the read chunk, back to the last whole line', async () => {
+    const torn = `{"id": "big", "ok": true, "result": "${'x'.repeat(CHUNK + CHUNK / 2)}`;
+    const file = journalFile(`${ok('a')}\n${torn}`);
+    const contents = await readJournal(file, { dropFailed: false });
+    expect([...contents.recorded.keys()]).toEqual(['a']);
+    expect(contents.tornBytes).toBe(torn.length);
+    expect(readFileSync(file, 'utf8')).toBe(`${ok('a')}\n`);
+  });
+
+  it('cuts a torn line exactly as long as the read chunk less its newline', async () => {
+    // The newline before the torn line is the first byte of the last chunk read.
+    const torn = `{"id": "big", "result": "${'x'.repeat(CHUNK - 1 - 25)}`;
+    expect(torn.length).toBe(CHUNK - 1);
+    const big = JSON.stringify({ id: 'big-ok', ok: true, result: 'y'.repeat(CHUNK) });
+    const file = journalFile(`${ok('a')}\n${big}\n${torn}`);
+    expect(cutTornTail(file)).toBe(CHUNK - 1);
+    expect(readFileSync(file, 'utf8')).toBe(`${ok('a')}\n${big}\n`);
+    const contents = await readJournal(file, { dropFailed: false });
+    expect(contents.recorded).toEqual(new Map([['a', true], ['big-ok', true]]));
+  });
+
+  it.runIf(canListDescriptors)('closes the file after cutting', () => {
+    const file = journalFile(`${ok('a')}\n{"id"`);
+    expect(cutTornTail(file)).toBe(5);
+    expect(openDescriptorsOf(file)).toEqual([]);
   });
 
   it('keeps failed lines as recorded, unless --retry-failed takes them out of the file', async () => {
@@ -31,11 +83,36 @@ describe('readJournal (--resume)', () => {
     expect(dropped.recorded).toEqual(new Map([['a', true], ['c', true]]));
     expect(dropped.removedFailed).toBe(1);
     expect(readFileSync(file, 'utf8')).toBe(`${ok('a')}\n${ok('c')}\n`); // so b appears once after its re-run
+    expect(readdirSync(path.dirname(file))).toEqual(['out.jsonl']); // no rewrite left beside it
+  });
+
+  it('rewrites an output far larger than the write buffer for --retry-failed, every kept line in order', async () => {
+    const ids = Array.from({ length: 3000 }, (_, i) => `item-${i}`);
+    const lines = ids.map((id, i) => (i % 3 === 1 ? failed(id) : ok(id)));
+    const file = journalFile(`${lines.join('\n')}\n`);
+    const contents = await readJournal(file, { dropFailed: true });
+    const kept = ids.filter((_, i) => i % 3 !== 1);
+    expect([...contents.recorded.keys()]).toEqual(kept);
+    expect(contents.removedFailed).toBe(1000);
+    expect(readFileSync(file, 'utf8')).toBe(`${kept.map(ok).join('\n')}\n`);
+    expect(readdirSync(path.dirname(file))).toEqual(['out.jsonl']);
   });
 
   it('counts lines that are not JSON with an id as unreadable; their items run again', async () => {
-    const contents = await readJournal(journalFile(`${ok('a')}\nnot json\n{"no": "id"}\n\n`), { dropFailed: false });
+    const contents = await readJournal(journalFile(`${ok('a')}\nnot json\n{"no": "id"}\n{"id": 5, "ok": true}\n`), { dropFailed: false });
     expect([...contents.recorded.keys()]).toEqual(['a']);
-    expect(contents.unreadable).toBe(2);
+    expect(contents.unreadable).toBe(3);
+  });
+
+  it('skips blank lines, spaces only included, without counting them unreadable', async () => {
+    const contents = await readJournal(journalFile(`\n${ok('a')}\n   \n\t\n${ok('b')}\r\n\n`), { dropFailed: false });
+    expect([...contents.recorded.keys()]).toEqual(['a', 'b']);
+    expect(contents.unreadable).toBe(0);
+  });
+
+  it('takes only ok: true as done; anything else is a failed line', async () => {
+    const odd = JSON.stringify({ id: 'odd', ok: 'yes' });
+    const contents = await readJournal(journalFile(`${ok('a')}\n${odd}\n`), { dropFailed: false });
+    expect(contents.recorded).toEqual(new Map([['a', true], ['odd', false]]));
   });
 });
