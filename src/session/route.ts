@@ -51,6 +51,10 @@ export function routeMessage(session: Session, received: Received): void {
     case 'result':
       settleResult(session, event, entry);
       return;
+    case 'taken_back':
+      // Given back unstarted, as asked: its items go first in line, for the replica that had none.
+      if (session.scheduler.batchTakenBack(event.batch, event.device, event.replica, now)) stats.takenBack += 1;
+      return;
     case 'script_error':
       flags.fatal = new SetupError(event.error.message + (session.config.verbose ? `\n${event.error.traceback}` : ''));
       return;

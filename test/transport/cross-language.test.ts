@@ -2,7 +2,7 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { NdArray, decode, encode, type Dtype } from '../../src/transport/codec.js';
-import { batchMessage, parseEvent, shutdownCommand, startCommand, stopMessage } from '../../src/transport/messages.js';
+import { batchMessage, parseEvent, shutdownCommand, startCommand, stopMessage, takeBackMessage } from '../../src/transport/messages.js';
 import { pythonEnv } from '../../src/workers/python.js';
 import { fixture } from '../helpers/cli.js';
 
@@ -66,7 +66,7 @@ describe('the TypeScript and Python message shapes agree', () => {
       expect(parsed, JSON.stringify(event)).toMatchObject({ ok: true });
       return parsed.ok ? parsed.event.kind : 'rejected';
     });
-    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat', 'telemetry', 'shared_error']));
+    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat', 'telemetry', 'shared_error', 'taken_back']));
     // Bytes and percentages arrive as the numbers Python sent, utilization null when unknown.
     const telemetry = events.map((event) => parseEvent(event)).flatMap((parsed) => (parsed.ok && parsed.event.kind === 'telemetry' ? [parsed.event] : []));
     expect(telemetry.map(({ memory_used, memory_free, memory_total, utilization, source }) => ({ memory_used, memory_free, memory_total, utilization, source }))).toEqual([
@@ -76,11 +76,12 @@ describe('the TypeScript and Python message shapes agree', () => {
   });
 
   it('Python understands every command Node builds', async () => {
-    const commands = [batchMessage(7, ['a.png', { id: 'x' }]), stopMessage, startCommand(1, 4), shutdownCommand];
+    const commands = [batchMessage(7, ['a.png', { id: 'x' }]), takeBackMessage(7), stopMessage, startCommand(1, 4), shutdownCommand];
     const result = await execa('python3', [fixture('protocol_peer.py'), 'commands'], { env: pythonEnv(), input: encode(commands), reject: false });
     expect(result.stderr).toBe('');
     expect(result.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
       { kind: 'batch', batch: 7, inputs: ['a.png', { id: 'x' }] },
+      { kind: 'take_back', batch: 7, inputs: [] },
       { kind: 'stop', batch: -1, inputs: [] },
       { kind: 'start', replica: 1, generation: 4 },
       { kind: 'shutdown', replica: -1, generation: -1 },
