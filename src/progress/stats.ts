@@ -19,8 +19,6 @@ export class DeviceStats {
   failed = 0;
   /** Items handed back to the queue (their replica died or timed out, or they ran out of memory). */
   retries = 0;
-  /** Batches given back unstarted for a replica that had no work (the end of a run). */
-  takenBack = 0;
   restarts = 0;
   batchSize: number;
   firstReadyAt: number | undefined;

@@ -53,7 +53,7 @@ export function routeMessage(session: Session, received: Received): void {
       return;
     case 'taken_back':
       // Given back unstarted, as asked: its items go first in line, for the replica that had none.
-      if (session.scheduler.batchTakenBack(event.batch, event.device, event.replica, now)) stats.takenBack += 1;
+      session.scheduler.batchTakenBack(event.batch, event.device, event.replica, now);
       return;
     case 'script_error':
       flags.fatal = new SetupError(event.error.message + (session.config.verbose ? `\n${event.error.traceback}` : ''));
