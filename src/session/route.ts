@@ -49,6 +49,7 @@ export function routeMessage(session: Session, received: Received): void {
       stats.firstReadyAt ??= now;
       return;
     case 'result':
+      stats.batches.ended(event.replica, event.batch, now); // for the ETA; a batch the replica no longer holds is ignored
       settleResult(session, event, entry);
       return;
     case 'script_error':
