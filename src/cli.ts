@@ -60,7 +60,7 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
     .option('--overwrite', 'start the output again if it exists')
     .option('--grace <seconds>', 'after Ctrl-C, how long running batches get to finish', String(DEFAULTS.graceSeconds))
     .option('--dry-run', 'print the devices, replicas and item count, start nothing')
-    .option('--quiet', 'no progress and no summary; errors only')
+    .option('--quiet', 'errors only: no progress, summary, notices or warnings')
     .option('--verbose', "show the script's own output and full tracebacks")
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run gpu-orchestrate --help for usage)')

@@ -81,7 +81,9 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
   // Under auto, as many threads each as if every slot were in use: a replica added later must
   // not oversubscribe the cores.
   const threads = threadsPerReplica(devices.length * plan.slotsPerDevice);
-  if (warning) io.stderr(`warning: ${warning}\n`);
+  // Notices and warnings; --quiet means errors only (they are thrown, and printed by bin.ts).
+  const notice = config.quiet ? () => undefined : io.stderr;
+  if (warning) notice(`warning: ${warning}\n`);
 
   if (config.dryRun) {
     io.stdout(dryRunReport(config, plan, devices, items, source.description, threads));
@@ -95,14 +97,14 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
 
   if (items.length === 0) {
     if (config.existingOutput !== 'resume') writeFileSync(config.output, '');
-    io.stderr(`nothing to do: ${source.description} holds no items; ${config.output} is empty\n`);
+    notice(`nothing to do: ${source.description} holds no items; ${config.output} is empty\n`);
     return ExitCode.ok;
   }
 
-  const { journal, todo } = await openOutput(config, items, io.stderr);
+  const { journal, todo } = await openOutput(config, items, notice);
   if (todo.length === 0) {
     journal.close();
-    io.stderr(`nothing to do: every item is already in ${config.output}\n`);
+    notice(`nothing to do: every item is already in ${config.output}\n`);
     return ExitCode.ok;
   }
   return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threadsPerReplica: threads, plan });
