@@ -22,7 +22,7 @@ from .batches import BatchSource, preprocessed_batches, received_batches
 from .launch_config import HostConfig
 from .oom import free_device_memory, is_out_of_memory
 from .parent_watch import die_with_parent
-from .script import Context, ScriptError, load
+from .script import Context, ScriptError, load, preprocess_for
 from .shared import unwrap
 
 # Exit codes a replica uses on purpose; the host reports them, the controller explains them.
@@ -208,7 +208,7 @@ def replica_main(config: ReplicaConfig) -> None:
     if script.preprocess is None:
         source = received_batches(tasks, send_taken_back)
     else:
-        source = preprocessed_batches(tasks, script.preprocess, host.threads_per_replica, send_taken_back)
+        source = preprocessed_batches(tasks, preprocess_for(script.preprocess, ctx), host.threads_per_replica, send_taken_back)
     try:
         serve(source, script.infer, model, events, config)
     except (protocol.ProtocolError, ValueError) as exc:

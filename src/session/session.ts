@@ -92,6 +92,7 @@ function dispatch(session: Session): void {
   const { scheduler, transport } = session;
   for (const assignment of scheduler.assign(session.clock.now())) {
     const inputs = assignment.items.map((index) => session.items[index]?.input);
+    session.devices[assignment.device]?.stats.batches.sent(assignment.replica, assignment.batch, assignment.items.length, session.clock.now()); // for the ETA
     // Not awaited: a send to a replica that just died must not stall the loop; its exit report
     // puts the batch back.
     transport.send(assignment.device, assignment.replica, batchMessage(assignment.batch, inputs)).catch(() => undefined);

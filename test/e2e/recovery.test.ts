@@ -80,7 +80,7 @@ describe('CUDA out-of-memory', () => {
     // batch of 6 splits into 3 + 3. Never above what fits, never down to nothing.
     expect(result.stderr).toMatch(/cpu:0: batch size lowered to [1-4] after out-of-memory/);
     expect(result.stderr).toMatch(/cpu:1: batch size lowered to [1-4] after out-of-memory/);
-    expect(result.stderr).toMatch(/^cpu:0 +1 +\d+ +0 +0 +0 +[\d.]+ +[1-4] /m); // the summary's batch column
+    expect(result.stderr).toMatch(/^cpu:0 +1 +\d+ +0 +0 +0 +[\d.]+ (items\/s|s\/item) +[1-4] /m); // the summary's batch column
     await expectNoSurvivors(result.marker);
   });
 
@@ -95,7 +95,7 @@ describe('CUDA out-of-memory', () => {
     expect(failed[0]?.error?.type).toBe('OutOfMemoryError');
     expect(failed[0]?.error?.message).toMatch(/out of memory on cpu:\d, cpu:\d \(3 tries\), even alone in its batch: CUDA out of memory/);
     expect(failed[0]?.attempts).toBe(3); // 1 + --retries (2)
-    expect(result.stderr).toMatch(/1 failed \(OutOfMemoryError: 1\)/);
+    expect(result.stderr).toMatch(/^60 items \(59 ok, 1 failed\) in .*; failed by reason: OutOfMemoryError: 1$/m);
     expect(result.stderr).toMatch(/To run only them again:\n\s+gpu-orchestrate .*--retry-failed/);
     await expectNoSurvivors(result.marker);
   });

@@ -31,7 +31,8 @@ describe('a run on cpu:2 with two replicas per device', () => {
     const replicas = new Set(lines.map((line) => `${line.device}/${line.replica}`));
     expect([...replicas].sort()).toEqual(['cpu:0/0', 'cpu:0/1', 'cpu:1/0', 'cpu:1/1']);
     expect(new Set(lines.map((line) => (line.result as { pid: number }).pid)).size).toBe(4);
-    expect(result.stderr).toMatch(/device\s+replicas\s+items\s+failed\s+retried\s+restarts\s+items\/s/); // the summary table
+    expect(result.stderr).toMatch(/device\s+replicas\s+items\s+failed\s+retried\s+restarts\s+speed/); // the summary table
+    expect(result.stderr).toMatch(/^1000 items \(1000 ok, 0 failed\) in /m);
     expectNoSurvivors(result.marker);
   });
 
@@ -74,6 +75,9 @@ print(len(lines), "checked")
     const result = await runCli(['--script', fixture('fails_some.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2', '--batch-size', '8']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/5 item\(s\) failed/);
+    // Failed items are settled: progress reaches 100% (the log's last line), and the summary counts both.
+    expect(result.stderr).toMatch(/^\[gpu-orchestrate\] 30\/30 items \(100\.0%\) · 5 failed · /m);
+    expect(result.stderr).toMatch(/^30 items \(25 ok, 5 failed\) in \S+ \(.* overall\); failed by reason: ValueError: 5$/m);
     const lines = readOutput(output);
     expect(lines).toHaveLength(30);
     const failed = lines.filter((line) => !line.ok).map((line) => line.id).sort();
@@ -137,7 +141,8 @@ describe('a script that cannot run stops the run before any work, with one clear
     const lines = result.stderr.trim().split('\n');
     expect(lines.filter((line) => line.includes('a_module_that_is_not_installed'))).toHaveLength(1);
     expect(lines.filter((line) => !line.startsWith('[gpu-orchestrate] ') && !line.startsWith('gpu-orchestrate: '))).toEqual([]);
-    expect(result.stderr).not.toMatch(/\bdone\b/);
+    expect(result.stderr).not.toMatch(/cpu:\d done\b/); // no device's state claims it finished
+    expect(result.stderr).toMatch(/cpu:\d stopped · 0 done/);
     expect(result.lines).toEqual([]);
   });
 
