@@ -13,8 +13,8 @@ infer runs the batch before; a batch taken back has its preparation cancelled.
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections import deque
 from typing import Any, Callable, NamedTuple
 
 from . import codec, protocol
@@ -29,7 +29,12 @@ class Arrived(NamedTuple):
 class Intake:
     """Only the receiving thread touches the task socket, and only it sends `taken_back` (on a
     socket of its own: zmq sockets are not thread-safe). It stops after the stop message, or at a
-    malformed message or a socket error, which next() then raises in the serve loop."""
+    malformed message or a socket error, which next() then raises in the serve loop.
+
+    Batches reach the serve loop through a SimpleQueue (its blocking get is C code, cheaper per
+    batch than a Condition); `_waiting` holds the ids that arrived and were not taken, and the
+    lock makes taking a batch and giving it back exclusive.
+    """
 
     _STOP = object()
 
@@ -44,8 +49,9 @@ class Intake:
         self._send_taken_back = send_taken_back
         self._prepare = prepare
         self._cancel = cancel
-        self._waiting: deque[Any] = deque()  # Arrived, then _STOP or the exception that ended it
-        self._changed = threading.Condition()
+        self._arrived: queue.SimpleQueue[Any] = queue.SimpleQueue()  # Arrived, then _STOP or an exception
+        self._waiting: dict[int, Arrived] = {}  # arrived, not yet taken by the serve loop
+        self._lock = threading.Lock()
         threading.Thread(target=self._receive, name="receive-batches", daemon=True).start()
 
     def _receive(self) -> None:
@@ -53,40 +59,37 @@ class Intake:
             try:
                 kind, batch, inputs = protocol.parse_task(codec.decode(self._tasks.recv()))
             except Exception as exc:  # a malformed message, or the socket failed: next() raises it
-                self._put(exc)
+                self._arrived.put(exc)
                 return
             if kind == "stop":
-                self._put(self._STOP)
+                self._arrived.put(self._STOP)
                 return
             if kind == "take_back":
                 self._take_back(batch)
                 continue
-            prepared = self._prepare(inputs) if self._prepare is not None else None
-            self._put(Arrived(batch, inputs, prepared))
-
-    def _put(self, entry: Any) -> None:
-        with self._changed:
-            self._waiting.append(entry)
-            self._changed.notify()
+            arrived = Arrived(batch, inputs, self._prepare(inputs) if self._prepare is not None else None)
+            with self._lock:
+                self._waiting[batch] = arrived
+            self._arrived.put(arrived)
 
     def _take_back(self, batch: int) -> None:
-        with self._changed:
-            found = next((entry for entry in self._waiting if isinstance(entry, Arrived) and entry.batch == batch), None)
-            if found is None:
-                return  # started (or never here): its result is, or will be, on its way
-            self._waiting.remove(found)
+        with self._lock:
+            found = self._waiting.pop(batch, None)
+        if found is None:
+            return  # started (or never here): its result is, or will be, on its way
         if self._cancel is not None:
             self._cancel(found.prepared)
         self._send_taken_back(batch)
 
     def next(self) -> Arrived | None:
         """The next batch, taken for good (it can no longer be taken back); None once told to stop."""
-        with self._changed:
-            while not self._waiting:
-                self._changed.wait()
-            entry = self._waiting.popleft()
-        if entry is self._STOP:
-            return None
-        if isinstance(entry, Exception):
-            raise entry
-        return entry
+        while True:
+            entry = self._arrived.get()
+            if entry is self._STOP:
+                return None
+            if isinstance(entry, Exception):
+                raise entry
+            with self._lock:
+                if self._waiting.pop(entry.batch, None) is not None:
+                    return entry
+            # taken back before the serve loop reached it: skip it
