@@ -126,7 +126,10 @@ export class RunSession {
       for (const stats of this.stats.devices) stats.finishedAt ??= finishedAt;
     } finally {
       clearInterval(ticker);
-      const mode = this.abortNow ? 'kill' : this.fatal ? 'terminate' : 'clean';
+      // A batch still running when --grace ran out is cut: its replica cannot take a stop
+      // message, so waiting STOP_TIMEOUT_MS for a clean stop would only extend the grace.
+      const cut = this.draining && this.scheduler.inFlightItems > 0;
+      const mode = this.abortNow ? 'kill' : this.fatal || cut ? 'terminate' : 'clean';
       await this.fleet?.stopAll(mode, STOP_TIMEOUT_MS);
       for (const stats of this.stats.devices) {
         stats.finishedAt ??= Date.now();
