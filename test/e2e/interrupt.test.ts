@@ -49,13 +49,13 @@ describe('interrupted runs', () => {
     expect(new Set(redone).size).toBe(400 - writtenIds.size);
   });
 
-  it('--grace 1: a batch still running when the grace ends is cut, not written; exit 130; --resume completes the output', async () => {
+  it('--grace 1: a batch still running when the grace ends is cut: stopped, not written; exit 130; --resume completes the output', async () => {
     const dir = scratchDir();
     itemsFile(dir, 40);
     const output = path.join(dir, 'out.jsonl');
     const firstLog = path.join(dir, 'first.log');
-    // item-10's batch (items 8 to 11) runs 20 s: far past the grace, well within the default 30 s.
-    const run = startCli([...echoArgs(dir, output, firstLog), '--gpus', 'cpu:1', '--grace', '1', '--opt', 'stall=item-10', '--opt', 'stall_seconds=20']);
+    // item-10's batch (items 8 to 11) runs 8 s: far past the grace, well within the default 30 s.
+    const run = startCli([...echoArgs(dir, output, firstLog), '--gpus', 'cpu:1', '--grace', '1', '--opt', 'stall=item-10', '--opt', 'stall_seconds=8']);
     await waitFor(() => loggedIds(logLines(firstLog), 'start').includes('item-10'), 'item-10 to start');
     run.signalGroup('SIGINT');
     const interrupted = await run.done;
@@ -63,9 +63,14 @@ describe('interrupted runs', () => {
     expect(interrupted.stderr).toMatch(/SIGINT: no new work; waiting up to 1 s for the \d+ item\(s\) in flight/);
     await expectNoSurvivors(interrupted.marker);
     const writtenIds = readOutput(output).map((line) => line.id);
-    // Written: exactly the items that finished before the grace ran out; the cut batch is not.
-    expect(new Set(writtenIds)).toEqual(new Set(loggedIds(logLines(firstLog), 'item')));
-    for (const id of ['item-8', 'item-9', 'item-10', 'item-11']) expect(writtenIds).not.toContain(id);
+    // Cut: its replica was stopped before the batch could finish (it never logged it done), and
+    // nothing of it was written. Written: exactly the items that finished before.
+    const finished = loggedIds(logLines(firstLog), 'item');
+    for (const id of ['item-8', 'item-9', 'item-10', 'item-11']) {
+      expect(finished).not.toContain(id);
+      expect(writtenIds).not.toContain(id);
+    }
+    expect(new Set(writtenIds)).toEqual(new Set(finished));
     expect(writtenIds.length).toBeGreaterThanOrEqual(8);
 
     const resumed = await runCli([...echoArgs(dir, output, path.join(dir, 'second.log')), '--gpus', 'cpu:1', '--resume']);
