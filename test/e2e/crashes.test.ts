@@ -5,8 +5,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectEachIdOnce, expectNoSurvivors, itemsFile } from '../helpers/checks.js';
-import { fixture, hostPids, linesSoFar, readOutput, runCli, scratchDir, startCli, waitFor } from '../helpers/cli.js';
+import { expectEachIdOnce, expectNoSurvivors, itemsFile, loggedIds } from '../helpers/checks.js';
+import { fixture, hostPids, logLines, readOutput, runCli, scratchDir, startCli, waitFor } from '../helpers/cli.js';
 
 describe('a replica that crashes or hangs', () => {
   it('an item that segfaults its replica is failed after two deaths; all others succeed', async () => {
@@ -24,16 +24,17 @@ describe('a replica that crashes or hangs', () => {
     await expectNoSurvivors(result.marker);
   });
 
-  it('an item that hangs, with --timeout 2: failed "timed out" after 1 + --retries tries, the others succeed, and the run ends', async () => {
+  it('an item that hangs, with --timeout 2 --retries 1: failed "timed out" after 2 tries, the others succeed, and the run ends', async () => {
     const dir = scratchDir();
     const output = path.join(dir, 'out.jsonl');
-    const result = await runCli(['--script', fixture('hangs_on.py'), '--inputs', itemsFile(dir, 30), '--output', output, '--gpus', 'cpu:2', '--batch-size', '4', '--timeout', '2', '--opt', 'item=item-3']);
+    const result = await runCli(['--script', fixture('hangs_on.py'), '--inputs', itemsFile(dir, 30), '--output', output, '--gpus', 'cpu:2', '--batch-size', '2', '--timeout', '2', '--retries', '1', '--opt', 'item=item-3']);
     expect(result.exitCode).toBe(1);
     const lines = expectEachIdOnce(output, 30);
     const failed = lines.filter((line) => !line.ok);
     expect(failed.map((line) => line.id)).toEqual(['item-3']);
     expect(failed[0]?.error?.type).toBe('Timeout');
-    expect(failed[0]?.error?.message).toMatch(/timed out after 2 s, 3 times/);
+    expect(failed[0]?.error?.message).toMatch(/^timed out after 2 s, 2 times/);
+    expect(failed[0]?.attempts).toBe(2);
     await expectNoSurvivors(result.marker);
   });
 
@@ -86,17 +87,20 @@ describe('every device lost part-way', () => {
 });
 
 describe('a device host that dies or goes silent', () => {
-  async function runWithHostTrouble(trouble: (host: number) => void, env: Record<string, string> = {}) {
+  // One device, whose first replica stalls on item-40 until the test has acted: the run can
+  // neither end before the trouble nor finish without replacing the host, however slow it is.
+  async function runWithHostTrouble(trouble: (host: number, replica: number) => void, env: Record<string, string> = {}) {
     const dir = scratchDir();
     const output = path.join(dir, 'out.jsonl');
     const log = path.join(dir, 'replicas.log');
-    const run = startCli(['--script', fixture('logged_echo.py'), '--inputs', itemsFile(dir, 600), '--output', output, '--gpus', 'cpu:2', '--batch-size', '4', '--opt', `log=${log}`, '--opt', 'delay=0.02'], { env });
-    await waitFor(() => linesSoFar(output) >= 40, '40 lines in the output');
+    const run = startCli(['--script', fixture('logged_echo.py'), '--inputs', itemsFile(dir, 120), '--output', output, '--gpus', 'cpu:1', '--batch-size', '4', '--opt', `log=${log}`, '--opt', 'stall=item-40'], { env });
+    await waitFor(() => loggedIds(logLines(log), 'start').includes('item-40'), 'item-40 to start');
     const hosts = hostPids(run.marker);
-    expect(hosts).toHaveLength(2);
-    trouble(hosts[0] as number);
+    expect(hosts).toHaveLength(1);
+    const replica = Number(logLines(log).find((line) => line.startsWith('ready '))?.split(' ')[1]);
+    trouble(hosts[0] as number, replica);
     const result = await run.done;
-    const lines = expectEachIdOnce(output, 600);
+    const lines = expectEachIdOnce(output, 120);
     expect(lines.every((line) => line.ok)).toBe(true);
     await expectNoSurvivors(result.marker);
     return result;
@@ -105,13 +109,19 @@ describe('a device host that dies or goes silent', () => {
   it('a host SIGKILLed mid-run: its work goes back to the queue, it is restarted, every item completes', async () => {
     const result = await runWithHostTrouble((host) => process.kill(host, 'SIGKILL'));
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/cpu:\d: the device host was killed by SIGKILL/);
-    expect(result.stderr).toMatch(/device\s+replicas[^\n]*\n(cpu:\d\s+\d+\s+\d+\s+\d+\s+\d+\s+1\s)/); // one restart in the summary
+    expect(result.stderr).toMatch(/cpu:0: the device host was killed by SIGKILL/);
+    expect(result.stderr).toMatch(/device\s+replicas[^\n]*\ncpu:0\s+1\s+120\s+0\s+\d+\s+1\s/); // one restart in the summary
   });
 
-  it('a host that stops answering (SIGSTOP) is found by its missing heartbeats, killed and restarted', async () => {
-    const result = await runWithHostTrouble((host) => process.kill(host, 'SIGSTOP'), { GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT: '3' });
+  it('a device that hangs (host and replica SIGSTOPped) is found by its missing heartbeats, killed and restarted', async () => {
+    const result = await runWithHostTrouble(
+      (host, replica) => {
+        process.kill(host, 'SIGSTOP');
+        process.kill(replica, 'SIGSTOP');
+      },
+      { GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT: '3' },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/the device host \(pid \d+\) sent no heartbeat for 3 s \(hung or stopped\); killing it to start it again/);
+    expect(result.stderr).toMatch(/cpu:0: the device host \(pid \d+\) sent no heartbeat for 3 s \(hung or stopped\); killing it to start it again/);
   });
 });

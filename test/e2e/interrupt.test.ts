@@ -12,15 +12,15 @@ const echoArgs = (dir: string, output: string, log: string) => ['--script', fixt
 
 describe('interrupted runs', () => {
   it.each([
-    ['Ctrl-C, sent to the process group as a terminal does', 'group', 'SIGINT'],
-    ['SIGTERM, sent to the controller as `kill PID` does', 'controller', 'SIGTERM'],
-  ] as const)('%s: no new work; the batches running at the signal are written; exit 130 with how to resume; --resume does only the rest', async (_, target, signal) => {
+    ['Ctrl-C, sent to the process group as a terminal does', 'group', 'SIGINT', 'cpu:2'],
+    ['SIGTERM, sent to the controller as `kill PID` does', 'controller', 'SIGTERM', 'cpu:1'],
+  ] as const)('%s: no new work; the batches running at the signal are written; exit 130 with how to resume; --resume does only the rest', async (_, target, signal, gpus) => {
     const dir = scratchDir();
     itemsFile(dir, 400);
     const output = path.join(dir, 'out.jsonl');
     const firstLog = path.join(dir, 'first.log');
     // item-120's batch takes 3 s more: surely running when the signal comes, and within --grace (30 s).
-    const run = startCli([...echoArgs(dir, output, firstLog), '--gpus', 'cpu:2', '--opt', 'delay=0.01', '--opt', 'stall=item-120', '--opt', 'stall_seconds=3']);
+    const run = startCli([...echoArgs(dir, output, firstLog), '--gpus', gpus, '--opt', 'delay=0.01', '--opt', 'stall=item-120', '--opt', 'stall_seconds=3']);
     await waitFor(() => loggedIds(logLines(firstLog), 'start').includes('item-120'), 'item-120 to start');
     if (target === 'group') run.signalGroup(signal);
     else run.signalController(signal);

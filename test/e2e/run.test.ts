@@ -71,7 +71,7 @@ print(len(lines), "checked")
     const inputs = path.join(dir, 'items.jsonl');
     writeFileSync(inputs, jsonlItems(30));
     const output = path.join(dir, 'out.jsonl');
-    const result = await runCli(['--script', fixture('fails_some.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2', '--batch-size', '8']);
+    const result = await runCli(['--script', fixture('fails_some.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--batch-size', '8']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/5 item\(s\) failed/);
     const lines = readOutput(output);
