@@ -12,7 +12,7 @@ describe('a replica that crashes or hangs', () => {
   it('an item that segfaults its replica is failed after two deaths; all others succeed', async () => {
     const dir = scratchDir();
     const output = path.join(dir, 'out.jsonl');
-    const result = await runCli(['--script', fixture('segfault_on.py'), '--inputs', itemsFile(dir, 40), '--output', output, '--gpus', 'cpu:2', '--batch-size', '4', '--opt', 'item=item-7']);
+    const result = await runCli(['--script', fixture('segfault_on.py'), '--inputs', itemsFile(dir, 40), '--output', output, '--gpus', 'cpu:1', '--batch-size', '4', '--opt', 'item=item-7']);
     expect(result.exitCode).toBe(1);
     const lines = expectEachIdOnce(output, 40);
     const failed = lines.filter((line) => !line.ok);
@@ -59,11 +59,11 @@ describe('every device lost part-way', () => {
     const flags = path.join(dir, 'flags');
     mkdirSync(flags);
     const output = path.join(dir, 'out.jsonl');
-    const args = ['--script', fixture('breaks_device.py'), '--inputs', itemsFile(dir, 40), '--output', output, '--gpus', 'cpu:2', '--batch-size', '4', '--opt', `flags=${flags}`];
-    // Items 20 and above kill their replica and break its device: neither device can go on.
+    const args = ['--script', fixture('breaks_device.py'), '--inputs', itemsFile(dir, 40), '--output', output, '--gpus', 'cpu:1', '--batch-size', '4', '--opt', `flags=${flags}`];
+    // Items 20 and above kill their replica and break its device, the only one: no device is left.
     const result = await runCli([...args, '--opt', 'from=20']);
     expect(result.exitCode, result.stderr).toBe(4);
-    expect(result.stderr).toMatch(/no device is left: the last, cpu:\d, its replicas failed to start 3 times in a row .*\. \d+ of 40 items are in .*out\.jsonl; --resume continues once the cause is fixed/);
+    expect(result.stderr).toMatch(/no device is left: the last, cpu:0, its replicas failed to start 3 times in a row .*\. \d+ of 40 items are in .*out\.jsonl; --resume continues once the cause is fixed/);
     const written = readOutput(output);
     expect(written.length).toBeGreaterThan(0);
     expect(written.length).toBeLessThan(40);

@@ -99,16 +99,17 @@ describe('interrupted runs', () => {
     itemsFile(dir, 600);
     const output = path.join(dir, 'out.jsonl');
     const log = path.join(dir, 'replicas.log');
-    const first = startCli([...echoArgs(dir, output, log), '--gpus', 'cpu:2', '--workers-per-gpu', '2', '--opt', 'delay=0.01']);
-    await waitFor(() => linesSoFar(output) >= 50, '50 lines in the output');
-    const replicas = logLines(log).filter((line) => line.startsWith('ready ')).map((line) => Number(line.split(' ')[1]));
-    expect(replicas.length).toBeGreaterThan(0);
+    // item-300's batch stalls: the run is surely mid-way, both replicas at work, when it is killed.
+    const first = startCli([...echoArgs(dir, output, log), '--gpus', 'cpu:1', '--workers-per-gpu', '2', '--opt', 'delay=0.01', '--opt', 'stall=item-300']);
+    const ready = () => logLines(log).filter((line) => line.startsWith('ready ')).map((line) => Number(line.split(' ')[1]));
+    await waitFor(() => ready().length === 2 && loggedIds(logLines(log), 'start').includes('item-300'), 'both replicas ready and item-300 started');
+    const replicas = ready();
     first.signalController('SIGKILL');
     await first.done;
     await waitFor(() => survivors(first.marker).length === 0, 'every host and replica to exit', 5_000);
     expect(replicas.filter(isAlive)).toEqual([]);
 
-    const resumed = await runCli([...echoArgs(dir, output, path.join(dir, 'second.log')), '--gpus', 'cpu:2', '--resume']);
+    const resumed = await runCli([...echoArgs(dir, output, path.join(dir, 'second.log')), '--gpus', 'cpu:1', '--resume']);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     const lines = expectEachIdOnce(output, 600);
     expect(lines.every((line) => line.ok)).toBe(true);

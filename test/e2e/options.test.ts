@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectNoSurvivors, itemsFile } from '../helpers/checks.js';
-import { fixture, jsonlItems, readOutput, runCli, scratchDir } from '../helpers/cli.js';
+import { fixture, readOutput, runCli, scratchDir } from '../helpers/cli.js';
 
 describe('--quiet', () => {
   it('a run that succeeds prints nothing at all: no progress, no summary', async () => {
@@ -25,15 +25,7 @@ describe('--quiet', () => {
 });
 
 describe('--verbose', () => {
-  it("shows the script's own prints, stdout and stderr, each with its device", async () => {
-    const dir = scratchDir();
-    const result = await runCli(['--script', fixture('contract.py'), '--inputs', itemsFile(dir, 6), '--output', path.join(dir, 'out.jsonl'), '--gpus', 'cpu:1', '--verbose', '--opt', `log=${path.join(dir, 'log')}`]);
-    expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/^\[cpu:0\] script says: setup on cpu:0 replica 0$/m);
-    expect(result.stderr).toMatch(/^\[cpu:0\] script says: infer of \d item\(s\)$/m);
-    await expectNoSurvivors(result.marker);
-  });
-
+  // Its other half, the script's own prints, is in script-contract.test.ts.
   it('shows the full traceback of a script that cannot be imported', async () => {
     const dir = scratchDir();
     const result = await runCli(['--script', fixture('import_error.py'), '--inputs', itemsFile(dir, 5), '--output', path.join(dir, 'out.jsonl'), '--gpus', 'cpu:1', '--verbose']);
@@ -44,17 +36,16 @@ describe('--verbose', () => {
 });
 
 describe('--inputs', () => {
-  it.each([
-    ['JSONL', jsonlItems(12), (index: number) => `item-${index}`],
-    ['paths, one a line', Array.from({ length: 12 }, (_, index) => `images/${index}.png`).join('\n') + '\n', (index: number) => `images/${index}.png`],
-  ])('- reads the items from standard input (%s)', async (_, text, idOf) => {
+  it('- reads the items from standard input (here paths, one a line, as `find` gives them)', async () => {
+    // Which forms standard input may take (paths or JSONL) is test/inputs/read-inputs.test.ts's concern.
     const dir = scratchDir();
     const output = path.join(dir, 'out.jsonl');
-    const result = await runCli(['--script', fixture('echo.py'), '--inputs', '-', '--output', output, '--gpus', 'cpu:1'], { input: text });
+    const paths = Array.from({ length: 12 }, (_, index) => `images/${index}.png`);
+    const result = await runCli(['--script', fixture('echo.py'), '--inputs', '-', '--output', output, '--gpus', 'cpu:1'], { input: paths.join('\n') + '\n' });
     expect(result.exitCode, result.stderr).toBe(0);
     const lines = readOutput(output);
-    expect(lines.map((line) => line.id).sort()).toEqual(Array.from({ length: 12 }, (_, index) => idOf(index)).sort());
-    for (const line of lines) expect((line.result as { echo: unknown }).echo).toEqual(line.input);
+    expect(lines.map((line) => line.id).sort()).toEqual([...paths].sort());
+    for (const line of lines) expect((line.result as { echo: unknown }).echo).toBe(line.id);
   });
 
   it('a glob that matches nothing is an error (exit 2) that says so, and nothing starts', async () => {

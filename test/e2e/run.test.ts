@@ -5,13 +5,10 @@ import { execa } from 'execa';
 import { Push } from 'zeromq';
 import { describe, expect, it } from 'vitest';
 import { pythonEnv } from '../../src/workers/python.js';
-import { PYTHON, fixture, jsonlItems, readOutput, runCli, scratchDir, startCli, survivors, waitFor } from '../helpers/cli.js';
+import { expectNoSurvivors } from '../helpers/checks.js';
+import { PYTHON, fixture, jsonlItems, readOutput, runCli, scratchDir, startCli, waitFor } from '../helpers/cli.js';
 
-function expectNoSurvivors(marker: string): void {
-  expect(survivors(marker), 'host or replica processes outlived the run').toEqual([]);
-}
-
-describe('a run on cpu:2 with two replicas per device', () => {
+describe('a run on cpu:2', () => {
   it('1000 items give 1000 lines, each id once, with work done by all four replicas', async () => {
     const dir = scratchDir();
     const inputs = path.join(dir, 'items.jsonl');
@@ -32,7 +29,7 @@ describe('a run on cpu:2 with two replicas per device', () => {
     expect([...replicas].sort()).toEqual(['cpu:0/0', 'cpu:0/1', 'cpu:1/0', 'cpu:1/1']);
     expect(new Set(lines.map((line) => (line.result as { pid: number }).pid)).size).toBe(4);
     expect(result.stderr).toMatch(/device\s+replicas\s+items\s+failed\s+retried\s+restarts\s+items\/s/); // the summary table
-    expectNoSurvivors(result.marker);
+    await expectNoSurvivors(result.marker);
   });
 
   it('runs a real torch model; its outputs equal a direct call of the same model, arrays included', async () => {
@@ -40,7 +37,7 @@ describe('a run on cpu:2 with two replicas per device', () => {
     const inputs = path.join(dir, 'seeds.jsonl');
     writeFileSync(inputs, jsonlItems(40, (index) => ({ id: `img-${index}`, seed: index })));
     const output = path.join(dir, 'cnn.jsonl');
-    const result = await runCli(['--script', fixture('tiny_cnn.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2', '--batch-size', '4']);
+    const result = await runCli(['--script', fixture('tiny_cnn.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--batch-size', '4']);
     expect(result.exitCode).toBe(0);
     const lines = readOutput(output);
     expect(lines).toHaveLength(40);
@@ -63,7 +60,7 @@ print(len(lines), "checked")
     const verify = await execa(PYTHON, ['-c', check, fixture('tiny_cnn.py'), output], { env: pythonEnv(), reject: false });
     expect(verify.stderr).toBe('');
     expect(verify.stdout.trim()).toBe('40 checked');
-    expectNoSurvivors(result.marker);
+    await expectNoSurvivors(result.marker);
   });
 
   it('items whose infer raises fail alone, with the error and traceback; the rest succeed; exit code 1', async () => {
@@ -87,7 +84,7 @@ print(len(lines), "checked")
         expect(line.error?.traceback).toMatch(/Traceback[\s\S]*fails_some\.py[\s\S]*ValueError/);
       }
     }
-    expectNoSurvivors(result.marker);
+    await expectNoSurvivors(result.marker);
   });
 
   it('an empty input writes an empty output and exits 0', async () => {
@@ -108,8 +105,8 @@ describe('a script that cannot run stops the run before any work, with one clear
     const inputs = path.join(dir, 'items.jsonl');
     writeFileSync(inputs, jsonlItems(20));
     const output = path.join(dir, 'out.jsonl');
-    const result = await runCli(['--script', fixture(script), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2']);
-    expectNoSurvivors(result.marker);
+    const result = await runCli(['--script', fixture(script), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2']);
+    await expectNoSurvivors(result.marker);
     const lines = existsSync(output) ? readOutput(output) : [];
     return { ...result, lines };
   }
@@ -182,6 +179,6 @@ describe('the events socket', () => {
     const lines = readOutput(output);
     expect(lines).toHaveLength(200);
     expect(new Set(lines.map((line) => line.id)).size).toBe(200);
-    expectNoSurvivors(result.marker);
+    await expectNoSurvivors(result.marker);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * What the README promises a script, through the real CLI: teardown is called, the CPU threads
  * are split between replicas, NaN and infinities become null, bfloat16 arrives bit for bit, and
- * the script's own prints stay hidden without --verbose.
+ * the script's own prints are shown with --verbose only.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -23,11 +23,11 @@ interface Reported {
   bf16: { __ndarray__: { dtype: string; shape: number[]; file: string; offset: number } };
 }
 
-async function contractRun(gpus: string, replicas: number) {
+async function contractRun(gpus: string, replicas: number, extra: string[] = []) {
   const dir = scratchDir();
   const log = path.join(dir, 'replicas.log');
   const output = path.join(dir, 'out.jsonl');
-  const result = await runCli(['--script', fixture('contract.py'), '--inputs', itemsFile(dir, 24), '--output', output, '--gpus', gpus, '--workers-per-gpu', String(replicas), '--batch-size', '2', '--opt', `log=${log}`]);
+  const result = await runCli(['--script', fixture('contract.py'), '--inputs', itemsFile(dir, 24), '--output', output, '--gpus', gpus, '--workers-per-gpu', String(replicas), '--batch-size', '2', '--opt', `log=${log}`, ...extra]);
   expect(result.exitCode, result.stderr).toBe(0);
   return { dir, result, log: logLines(log), lines: readOutput(output) };
 }
@@ -87,11 +87,22 @@ describe('a run of cpu:2 with two replicas per device, as the script sees it', (
   });
 });
 
-describe('one replica on one device', () => {
-  it('gets every core as its CPU threads', async () => {
-    const { lines, result } = await contractRun('cpu:1', 1);
-    for (const line of lines) expect((line.result as Reported).torch_threads).toBe(threadsFor(1));
-    expect(lines.every((line) => (line.result as Reported).omp_threads === String(threadsFor(1)))).toBe(true);
-    await expectNoSurvivors(result.marker);
+describe('one replica on one device, with --verbose', () => {
+  let run: { dir: string; result: CliResult; log: string[]; lines: OutputLine[] };
+  beforeAll(async () => {
+    run = await contractRun('cpu:1', 1, ['--verbose']);
+  });
+
+  it('the replica gets every core as its CPU threads', async () => {
+    for (const line of run.lines) {
+      const result = line.result as Reported;
+      expect({ torch: result.torch_threads, omp: result.omp_threads }).toEqual({ torch: threadsFor(1), omp: String(threadsFor(1)) });
+    }
+    await expectNoSurvivors(run.result.marker);
+  });
+
+  it("--verbose shows the script's own prints, stdout and stderr, each with its device", () => {
+    expect(run.result.stderr).toMatch(/^\[cpu:0\] script says: setup on cpu:0 replica 0$/m);
+    expect(run.result.stderr).toMatch(/^\[cpu:0\] script says: infer of \d item\(s\)$/m);
   });
 });
