@@ -20,7 +20,8 @@ describe('interrupted runs', () => {
     const output = path.join(dir, 'out.jsonl');
     const firstLog = path.join(dir, 'first.log');
     // item-120's batch takes 3 s more: surely running when the signal comes, and within --grace (30 s).
-    const run = startCli([...echoArgs(dir, output, firstLog), '--gpus', gpus, '--opt', 'delay=0.01', '--opt', 'stall=item-120', '--opt', 'stall_seconds=3']);
+    // --verbose shows what every process prints: a host or replica that took the Ctrl-C for itself would show a KeyboardInterrupt.
+    const run = startCli([...echoArgs(dir, output, firstLog), '--gpus', gpus, '--verbose', '--opt', 'delay=0.01', '--opt', 'stall=item-120', '--opt', 'stall_seconds=3']);
     await waitFor(() => loggedIds(logLines(firstLog), 'start').includes('item-120'), 'item-120 to start');
     if (target === 'group') run.signalGroup(signal);
     else run.signalController(signal);
@@ -28,6 +29,7 @@ describe('interrupted runs', () => {
     expect(interrupted.exitCode, interrupted.stderr).toBe(130);
     expect(interrupted.stderr).toMatch(new RegExp(`${signal}: no new work; waiting up to 30 s for the \\d+ item\\(s\\) in flight`));
     expect(interrupted.stderr).toMatch(/interrupted: \d+ of 400 items are in .*out\.jsonl\. To continue:\n\s+gpu-orchestrate .*--resume/);
+    expect(interrupted.stderr).not.toMatch(/KeyboardInterrupt|Traceback/);
     await expectNoSurvivors(interrupted.marker);
     const written = readOutput(output);
     const writtenIds = new Set(written.map((line) => line.id));
