@@ -1,9 +1,13 @@
-"""Make the bundled package importable as it is when the controller runs it (PYTHONPATH=python)."""
+"""Make the bundled package importable as it is when the controller runs it (PYTHONPATH=python),
+and keep pytest's temporary folders in one folder of this session's, removed at its end: a test
+run leaves nothing in /tmp."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import textwrap
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -36,3 +40,16 @@ def write(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write_file
+_session_temp: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _session_temp
+    if config.option.basetemp is None:  # an explicit --basetemp is the caller's to keep
+        _session_temp = tempfile.mkdtemp(prefix="go-pytest-")
+        config.option.basetemp = str(Path(_session_temp) / "basetemp")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _session_temp is not None:
+        shutil.rmtree(_session_temp, ignore_errors=True)

@@ -115,7 +115,10 @@ function onSignal(session: Session, name: NodeJS.Signals): void {
 
 async function stop(session: Session): Promise<void> {
   const { flags } = session;
-  const mode = flags.abortNow ? 'kill' : flags.fatal ? 'terminate' : 'clean';
+  // A batch still running when --grace ran out is cut: its replica cannot take a stop message,
+  // so waiting STOP_TIMEOUT_MS for a clean stop would only extend the grace.
+  const cut = flags.draining && session.scheduler.inFlightItems > 0;
+  const mode = flags.abortNow ? 'kill' : flags.fatal || cut ? 'terminate' : 'clean';
   try {
     await session.fleet.stopAll(mode, STOP_TIMEOUT_MS, session.clock.now());
   } finally {

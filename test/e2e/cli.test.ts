@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { fixture, jsonlItems, runCli, scratchDir } from '../helpers/cli.js';
+import { PYTHON, fixture, jsonlItems, runCli, scratchDir } from '../helpers/cli.js';
 
 describe('gpu-orchestrate command line', () => {
   it('--help teaches: options, examples, the script contract and exit codes', async () => {
@@ -83,7 +83,7 @@ describe('gpu-orchestrate command line', () => {
 
   it('an interpreter without torch, pyzmq, msgpack and numpy stops the run with the fix (exit 3)', async () => {
     const venv = path.join(scratchDir(), 'bare');
-    await execa('python3', ['-m', 'venv', '--without-pip', venv]);
+    await execa(PYTHON, ['-m', 'venv', '--without-pip', venv]);
     const dir = scratchDir();
     const inputs = path.join(dir, 'items.jsonl');
     writeFileSync(inputs, jsonlItems(3));
