@@ -26,7 +26,7 @@ describe('CUDA out-of-memory', () => {
     expect(calls[0]).toBe('16 oom'); // the first batch was a full one, and did not fit
     // Halving 16 runs 8 (out of memory), then 4 and 4: the largest size that ran is 4.
     expect(result.stderr).toMatch(/^cpu:0: batch size lowered to 4 after out-of-memory \(now 4\)$/m);
-    expect(result.stderr).toMatch(/^cpu:0 +1 +160 +0 +0 +0 +\S+ +4 /m); // the summary's batch column
+    expect(result.stderr).toMatch(/^cpu:0 +1 +160 +0 +0 +0 +\S+ (items\/s|s\/item) +4 /m); // the summary's batch column
     // Once lowered, no batch ran larger than what fits; only batches sent before the first
     // result (--prefetch 2: two of 16) were split.
     expect(calls.filter((call) => call.endsWith(' ok')).every((call) => Number(call.split(' ')[0]) <= 4)).toBe(true);
@@ -46,7 +46,7 @@ describe('CUDA out-of-memory', () => {
     // Retried on the device it had not tried yet: both are named.
     expect(failed[0]?.error?.message).toMatch(/^out of memory on (cpu:0, cpu:1|cpu:1, cpu:0) \(3 tries\), even alone in its batch: CUDA out of memory/);
     expect(failed[0]?.attempts).toBe(3); // 1 + --retries (2)
-    expect(result.stderr).toMatch(/1 failed \(OutOfMemoryError: 1\)/);
+    expect(result.stderr).toMatch(/\(59 ok, 1 failed\) in .*; failed by reason: OutOfMemoryError: 1/);
     expect(result.stderr).toMatch(/To run only them again:\n\s+gpu-orchestrate .*--retry-failed/);
     await expectNoSurvivors(result.marker);
   });
