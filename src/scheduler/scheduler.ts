@@ -116,6 +116,7 @@ export class Scheduler {
         if (book.state !== 'ready' || book.inFlight.length >= this.options.prefetch) continue;
         if (book.inFlight.length > 0 && this.inEndGame(book.device, ready)) continue;
         const first = book.inFlight[0];
+        // Stryker disable next-line OptionalChaining: every batch in flight has its book, so the ?. never meets undefined
         if (first !== undefined && this.batches.get(first)?.exclusive) continue;
         const picked = this.pickFor(book, ready);
         if (!picked) continue;
@@ -200,6 +201,7 @@ export class Scheduler {
         // Never started (or not to blame). Items that had come back before return to the retry queue, others to fresh.
         for (const index of entry.items) {
           const history = this.history.get(index);
+          // Stryker disable next-line LogicalOperator: an item has a history only once it came back (or was given up on, and is never sent again), so || answers as && does
           if (history && cameBack(history)) {
             history.dispatches -= 1;
             this.queue.retry(index);
