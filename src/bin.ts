@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { buildCli } from './cli.js';
 import { systemDiscovery } from './devices/nvidia-smi.js';
-import { formatDoctor } from './doctor.js';
+import { doctorReady, formatDoctor } from './doctor.js';
 import { ExitCode, GpuOrchestrateError } from './errors.js';
 import { buildRunConfig } from './options/config.js';
 import { run } from './run.js';
@@ -34,8 +34,9 @@ async function main(argv: string[]): Promise<number> {
       });
     },
     async doctor(options) {
-      const report = await doctor(options.python ?? 'python3');
+      const report = await doctor(options.python);
       process.stdout.write(formatDoctor(report, systemDiscovery()));
+      if (!doctorReady(report)) exitCode = ExitCode.setup;
     },
   });
   program.exitOverride();

@@ -4,7 +4,8 @@ import { DEFAULTS, type RawOptions } from './options/config.js';
 
 export interface CliHandlers {
   run(options: RawOptions): Promise<void>;
-  doctor(options: { python?: string }): Promise<void>;
+  /** `python`: the interpreter a run would use (--python before or after `doctor`, else the environment, else the default). */
+  doctor(options: { python: string }): Promise<void>;
 }
 
 const EXAMPLES = `
@@ -59,17 +60,19 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
     .option('--overwrite', 'start the output again if it exists')
     .option('--grace <seconds>', 'after Ctrl-C, how long running batches get to finish', String(DEFAULTS.graceSeconds))
     .option('--dry-run', 'print the devices, replicas and item count, start nothing')
-    .option('--quiet', 'no progress and no summary; errors only')
+    .option('--quiet', 'errors only: no progress, summary, notices or warnings')
     .option('--verbose', "show the script's own output and full tracebacks")
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run gpu-orchestrate --help for usage)')
     .action(async (options: RawOptions) => handlers.run(options));
 
+  // --python is the program's one option, parsed before or after `doctor` alike: a second
+  // definition on the subcommand would shadow it with its own default.
   program
     .command('doctor')
-    .description('print the Python interpreter, torch and CUDA versions, the GPUs found and each package')
-    .addOption(new Option('--python <path>', 'the Python interpreter to check').env('GPU_ORCHESTRATE_PYTHON').default(DEFAULTS.python))
-    .action(async (options: { python?: string }) => handlers.doctor(options));
+    .description('print the Python interpreter, torch and CUDA versions, the GPUs found and each package; exit 3 when not ready')
+    .addHelpText('after', `\nThe interpreter checked is the one a run would use: --python PATH (before or after doctor), else $GPU_ORCHESTRATE_PYTHON, else ${DEFAULTS.python}.\n`)
+    .action(async (_options: unknown, command: Command) => handlers.doctor({ python: String(command.optsWithGlobals().python) }));
 
   return program;
 }

@@ -17,7 +17,23 @@ export function formatDoctor(report: DoctorReport, discovery: DeviceDiscovery): 
   const gpus = discovery.listGpus();
   lines.push(`CUDA_VISIBLE_DEVICES: ${discovery.cudaVisibleDevices === undefined ? '(unset)' : JSON.stringify(discovery.cudaVisibleDevices)}`);
   lines.push(`nvidia-smi:  ${gpus === undefined ? 'not available' : `${gpus.length} GPU(s): ${gpus.join(', ')}`}`);
-  const missing = Object.entries(report.packages).filter(([, status]) => !status.ok).map(([name]) => name);
-  lines.push(missing.length > 0 ? `not ready: install ${missing.join(', ')}` : torch && 'cuda_available' in torch && !torch.cuda_available ? 'ready for CPU devices (--gpus cpu:N); no GPU is usable from this torch' : 'ready');
+  lines.push(verdict(report));
   return `${lines.join('\n')}\n`;
+}
+
+function missingPackages(report: DoctorReport): string[] {
+  return Object.entries(report.packages).filter(([, status]) => !status.ok).map(([name]) => name);
+}
+
+/** Can a run start with this interpreter? (`doctor` exits 3 when it cannot, as a run would.) */
+export function doctorReady(report: DoctorReport): boolean {
+  return missingPackages(report).length === 0 && report.torch !== null && !('error' in report.torch);
+}
+
+function verdict(report: DoctorReport): string {
+  const missing = missingPackages(report);
+  if (missing.length > 0) return `not ready: install ${missing.join(', ')} (${report.python} -m pip install ${missing.join(' ')})`;
+  const torch = report.torch;
+  if (torch === null || 'error' in torch) return `not ready: torch is installed but cannot be imported; reinstall it (${report.python} -m pip install --force-reinstall torch)`;
+  return torch.cuda_available ? 'ready' : 'ready for CPU devices (--gpus cpu:N); no GPU is usable from this torch';
 }

@@ -5,6 +5,7 @@
 import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolveDevices, type Device, type DeviceDiscovery } from './devices/devices.js';
+import { cpuShareWarning, threadsPerReplica } from './devices/cpu-share.js';
 import { systemDiscovery } from './devices/nvidia-smi.js';
 import { ExitCode, UsageError } from './errors.js';
 import { readInputs, type Item } from './inputs/read-inputs.js';
@@ -23,10 +24,6 @@ export interface RunIo {
   argv?: string[];
   discovery?: DeviceDiscovery;
   stdin?: NodeJS.ReadableStream;
-}
-
-export function threadsPerReplica(replicasInRun: number, cores = availableParallelism()): number {
-  return Math.max(1, Math.floor(cores / Math.max(1, replicasInRun)));
 }
 
 function replicasText(config: RunConfig, plan: ReplicaPlan, device: Device): string {
@@ -77,11 +74,14 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
   const source = await readInputs(config.inputs, io.stdin);
   const items = config.limit === undefined ? source.items : source.items.slice(0, config.limit);
   const { devices, warning } = resolveDevices(config.devices, io.discovery ?? systemDiscovery());
-  const plan = planReplicas(config.workersPerGpu, devices, availableParallelism(), process.env.GPU_ORCHESTRATE_AUTO_MEASURE_CPU === '1');
+  const cores = availableParallelism();
+  const plan = planReplicas(config.workersPerGpu, devices, cores, process.env.GPU_ORCHESTRATE_AUTO_MEASURE_CPU === '1');
   // Under auto, as many threads each as if every slot were in use: a replica added later must
   // not oversubscribe the cores.
-  const threads = threadsPerReplica(devices.length * plan.slotsPerDevice);
-  if (warning) io.stderr(`warning: ${warning}\n`);
+  const threads = threadsPerReplica(devices.length * plan.slotsPerDevice, cores);
+  // Notices and warnings; --quiet means errors only (they are thrown, and printed by bin.ts).
+  const notice = config.quiet ? () => undefined : io.stderr;
+  for (const text of [warning, cpuShareWarning(devices, cores, threads)]) if (text) notice(`warning: ${text}\n`);
 
   if (config.dryRun) {
     io.stdout(dryRunReport(config, plan, devices, items, source.description, threads));
@@ -95,14 +95,14 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
 
   if (items.length === 0) {
     if (config.existingOutput !== 'resume') writeFileSync(config.output, '');
-    io.stderr(`nothing to do: ${source.description} holds no items; ${config.output} is empty\n`);
+    notice(`nothing to do: ${source.description} holds no items; ${config.output} is empty\n`);
     return ExitCode.ok;
   }
 
-  const { journal, todo } = await openOutput(config, items, io.stderr);
+  const { journal, todo } = await openOutput(config, items, notice);
   if (todo.length === 0) {
     journal.close();
-    io.stderr(`nothing to do: every item is already in ${config.output}\n`);
+    notice(`nothing to do: every item is already in ${config.output}\n`);
     return ExitCode.ok;
   }
   return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threadsPerReplica: threads, plan });

@@ -1,18 +1,19 @@
-"""Where a replica's batches come from: its task socket, directly or through preprocess.
+"""Where a replica's batches come from: its intake (intake.py), directly or through preprocess.
 
 The replica's serve loop (replica.serve) takes one batch source. Each source yields ReadyBatch:
 what infer gets, and the items that already failed before infer (a preprocess error), at their
-place in the batch. The plain source reads the socket as the loop asks; the preprocess source
-has a thread take each batch as soon as it arrives and start preprocess on its items in a pool
-(preprocess.PreparedBatches), so the next batch is decoded while infer runs this one.
+place in the batch. Both take batches from an Intake, which holds the batches that wait so the
+controller can take one back before it starts; the preprocess source has the intake start
+preprocess on each batch's items in a pool as the batch arrives, so the next batch is decoded
+while infer runs this one.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Generator, NamedTuple
 
-from . import codec, protocol
-from .preprocess import PreparedBatches
+from .intake import Intake
+from .preprocess import Preprocessor
 
 Outcome = dict[str, Any]
 BatchSource = Generator["ReadyBatch", None, None]
@@ -32,13 +33,15 @@ class ReadyBatch(NamedTuple):
         return [self.failed[place] if place in self.failed else next(infer_outcomes) for place in range(size)]
 
 
-def received_batches(tasks: Any) -> BatchSource:
+def _nobody(_batch: int) -> None:
+    """Where a confirmation goes when nothing listens (tests of the serve loop alone)."""
+
+
+def received_batches(tasks: Any, send_taken_back: Callable[[int], None] = _nobody) -> BatchSource:
     """Batches as they come off the task socket, until the stop message."""
-    while True:
-        kind, batch, inputs = protocol.parse_task(codec.decode(tasks.recv()))
-        if kind == "stop":
-            return
-        yield ReadyBatch(batch, inputs, {})
+    intake = Intake(tasks, send_taken_back)
+    while (arrived := intake.next()) is not None:
+        yield ReadyBatch(arrived.batch, arrived.inputs, {})
 
 
 def preprocess_workers(threads: int) -> int:
@@ -47,13 +50,16 @@ def preprocess_workers(threads: int) -> int:
     return max(2, threads)
 
 
-def preprocessed_batches(tasks: Any, preprocess: Callable[[Any], Any], threads: int) -> BatchSource:
+def preprocessed_batches(
+    tasks: Any, preprocess: Callable[[Any], Any], threads: int, send_taken_back: Callable[[int], None] = _nobody
+) -> BatchSource:
     """Batches with preprocess(item) applied, started on a thread pool as soon as each arrives."""
-    batches = PreparedBatches(tasks, preprocess, preprocess_workers(threads))
+    preprocessor = Preprocessor(preprocess, preprocess_workers(threads))
+    intake = Intake(tasks, send_taken_back, preprocessor.start, preprocessor.cancel)
     try:
-        while (received := batches.next()) is not None:
-            batch, futures = received
-            prepared = [future.result() for future in futures]
+        while (arrived := intake.next()) is not None:
+            batch = arrived.batch
+            prepared = [future.result() for future in arrived.prepared]
             failed = {
                 place: {"ok": False, "error": item.value, "seconds": item.seconds}
                 for place, item in enumerate(prepared)
@@ -61,4 +67,4 @@ def preprocessed_batches(tasks: Any, preprocess: Callable[[Any], Any], threads: 
             }
             yield ReadyBatch(batch, [item.value for item in prepared if item.ok], failed)
     finally:
-        batches.close()
+        preprocessor.close()

@@ -1,20 +1,18 @@
 """The optional preprocess(item) step: CPU work (decoding, resizing) run ahead of infer.
 
-A receiving thread takes each batch off the replica's task socket as soon as the controller
-sends it and starts preprocess on every item in a thread pool, so the next batch is decoded
-while infer runs the current one (the controller's prefetch keeps a batch waiting). Decoders
-such as PIL, OpenCV and torchvision's release the GIL, so the pool uses the replica's cores.
+The replica's intake starts preprocess on every item of a batch in a thread pool as soon as the
+batch arrives, so the next batch is decoded while infer runs the current one (the controller's
+prefetch keeps a batch waiting). Decoders such as PIL, OpenCV and torchvision's release the GIL,
+so the pool uses the replica's cores.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, NamedTuple
 
-from . import codec, protocol
+from . import protocol
 
 
 class Prepared(NamedTuple):
@@ -33,44 +31,20 @@ def preprocess_item(preprocess: Callable[[Any], Any], item: Any) -> Prepared:
         return Prepared(False, protocol.error_info(exc), time.perf_counter() - started)
 
 
-class PreparedBatches:
-    """Batches from the task socket with preprocess already started on their items.
+class Preprocessor:
+    """preprocess(item) on a thread pool: started on a batch's items as the batch arrives (see
+    intake.py), cancelled for a batch that is taken back before it starts."""
 
-    Only the receiving thread touches the socket after this starts (zmq sockets are not
-    thread-safe); it stops by itself after the stop message or a malformed one.
-    """
-
-    _STOP = object()
-
-    def __init__(self, tasks: Any, preprocess: Callable[[Any], Any], workers: int) -> None:
-        self._tasks = tasks
+    def __init__(self, preprocess: Callable[[Any], Any], workers: int) -> None:
         self._preprocess = preprocess
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="preprocess")
-        self._received: queue.Queue[Any] = queue.Queue()
-        threading.Thread(target=self._receive, name="receive-batches", daemon=True).start()
 
-    def _receive(self) -> None:
-        while True:
-            try:
-                kind, batch, inputs = protocol.parse_task(codec.decode(self._tasks.recv()))
-            except (protocol.ProtocolError, ValueError) as exc:
-                self._received.put(exc)
-                return
-            if kind == "stop":
-                self._received.put(self._STOP)
-                return
-            futures = [self._pool.submit(preprocess_item, self._preprocess, item) for item in inputs]
-            self._received.put((batch, futures))
+    def start(self, inputs: list[Any]) -> list[Future[Prepared]]:
+        return [self._pool.submit(preprocess_item, self._preprocess, item) for item in inputs]
 
-    def next(self) -> tuple[int, list[Future[Prepared]]] | None:
-        """The next batch id and its items' futures; None once told to stop. Raises what made a
-        message unreadable (ProtocolError or ValueError)."""
-        got = self._received.get()
-        if got is self._STOP:
-            return None
-        if isinstance(got, Exception):
-            raise got
-        return got
+    def cancel(self, futures: list[Future[Prepared]]) -> None:
+        for future in futures:
+            future.cancel()  # one already running finishes; its value is dropped
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

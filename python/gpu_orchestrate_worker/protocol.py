@@ -113,6 +113,11 @@ def replica_error(kind: str, device: int, replica: int, pid: int, error: ErrorIn
     return {"v": PROTOCOL_VERSION, "kind": kind, "device": device, "replica": replica, "pid": pid, "error": error}
 
 
+def taken_back(device: int, replica: int, batch: int) -> dict[str, Any]:
+    """The replica gave a batch back unstarted, as the controller asked: it will never run it here."""
+    return {"v": PROTOCOL_VERSION, "kind": "taken_back", "device": device, "replica": replica, "batch": batch}
+
+
 def replica_exit(device: int, replica: int, pid: int, exitcode: int | None, generation: int) -> dict[str, Any]:
     return {
         "v": PROTOCOL_VERSION,
@@ -134,6 +139,11 @@ def parse_task(message: Any) -> tuple[str, int, list[Any]]:
     kind = message.get("kind")
     if kind == "stop":
         return "stop", -1, []
+    if kind == "take_back":
+        batch = message.get("batch")
+        if not isinstance(batch, int):
+            raise ProtocolError("a take_back needs an integer 'batch'")
+        return "take_back", batch, []
     if kind == "batch":
         batch, inputs = message.get("batch"), message.get("inputs")
         if not isinstance(batch, int) or not isinstance(inputs, list) or not inputs:

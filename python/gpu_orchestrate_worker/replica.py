@@ -22,7 +22,7 @@ from .batches import BatchSource, preprocessed_batches, received_batches
 from .launch_config import HostConfig
 from .oom import free_device_memory, is_out_of_memory
 from .parent_watch import die_with_parent
-from .script import Context, ScriptError, load
+from .script import Context, ScriptError, load, preprocess_for
 from .shared import unwrap
 
 # Exit codes a replica uses on purpose; the host reports them, the controller explains them.
@@ -164,11 +164,18 @@ def replica_main(config: ReplicaConfig) -> None:
     events.connect(host.events_endpoint)
     tasks = context.socket(zmq.PULL)
     tasks.connect(config.task_endpoint)
+    # The intake's thread confirms batches taken back on a socket of its own (zmq sockets are not
+    # thread-safe); the last confirmation is delivered before the replica exits.
+    confirmations = context.socket(zmq.PUSH)
+    confirmations.setsockopt(zmq.LINGER, 5000)
+    confirmations.connect(host.events_endpoint)
     pid = os.getpid()
 
     def report_failure(kind: str, exc: BaseException, exit_code: int) -> None:
         events.send(codec.encode(protocol.replica_error(kind, host.device_index, config.replica, pid, protocol.error_info(exc))))
         events.close()
+        confirmations.close(linger=0)
+        tasks.close(linger=0)
         context.term()
         sys.exit(exit_code)
 
@@ -194,11 +201,14 @@ def replica_main(config: ReplicaConfig) -> None:
         report_failure("setup_error", exc, EXIT_SETUP_ERROR)
         return
 
+    def send_taken_back(batch: int) -> None:
+        confirmations.send(codec.encode(protocol.taken_back(host.device_index, config.replica, batch)))
+
     events.send(codec.encode(protocol.ready(host.device_index, config.replica, pid, config.generation)))
     if script.preprocess is None:
-        source = received_batches(tasks)
+        source = received_batches(tasks, send_taken_back)
     else:
-        source = preprocessed_batches(tasks, script.preprocess, host.threads_per_replica)
+        source = preprocessed_batches(tasks, preprocess_for(script.preprocess, ctx), host.threads_per_replica, send_taken_back)
     try:
         serve(source, script.infer, model, events, config)
     except (protocol.ProtocolError, ValueError) as exc:
@@ -209,5 +219,6 @@ def replica_main(config: ReplicaConfig) -> None:
     if script.teardown is not None:
         script.teardown(model)
     tasks.close(linger=0)
+    confirmations.close()
     events.close()
     context.term()

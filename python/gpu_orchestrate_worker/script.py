@@ -2,15 +2,21 @@
 
 Required: setup(ctx) -> model, infer(model, batch) -> list of results (same length and order).
 Optional: load_shared(options) -> data shared by every replica of a device host (ctx.shared; see
-shared.py for what it may return); preprocess(item) -> what infer receives for that item, run on
-a thread pool ahead of infer (see preprocess.py); teardown(model). The script is imported under a private module name, so its
-`if __name__ == "__main__":` block never runs inside a replica.
+shared.py for what it may return); preprocess(item) or preprocess(item, ctx) -> what infer
+receives for that item, run on a thread pool ahead of infer (see preprocess.py); teardown(model).
+The script is imported under a private module name, so its `if __name__ == "__main__":` block
+never runs inside a replica.
+
+Order, in each replica: load_shared (once per device host, before its replicas start), setup,
+then batches: preprocess on a batch's items (on threads, while infer may run the batch before),
+then infer on the batch; teardown after the last batch.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +50,7 @@ class UserScript:
     infer: Callable[[Any, list[Any]], list[Any]]
     teardown: Callable[[Any], None] | None
     load_shared: Callable[[dict[str, str]], Any] | None = None
-    preprocess: Callable[[Any], Any] | None = None
+    preprocess: Callable[..., Any] | None = None  # (item) or (item, ctx): see preprocess_for
 
 
 def check_source(path: Path) -> frozenset[str]:
@@ -74,28 +80,51 @@ def check_source(path: Path) -> frozenset[str]:
     return frozenset(name for name in OPTIONAL if name in bound)
 
 
-# Optional hooks the runner calls with exactly one argument, and how their definition must look.
-ONE_ARGUMENT_HOOKS = {
-    "load_shared": "def load_shared(options): ...  # returns a dict of tensors and arrays",
-    "preprocess": "def preprocess(item): ...  # returns what infer receives for that item; "
-    "rename a helper of your own that has another signature",
+# Optional hooks the runner calls: the most arguments each may require, and how its definition must look.
+HOOKS = {
+    "load_shared": (1, "is called with one argument: def load_shared(options): ...  # returns a dict of tensors and arrays"),
+    "preprocess": (
+        2,
+        "is called with the item, and ctx too when it takes a second parameter: def preprocess(item): ... "
+        "or def preprocess(item, ctx): ...  # returns what infer receives for that item; "
+        "rename a helper of your own that has another signature",
+    ),
 }
 
 
 def _check_hook_signatures(path: Path, tree: ast.Module) -> None:
-    """A hook that cannot take its one argument would fail only once a device calls it (every
-    item failing with a TypeError): say so before the run."""
+    """A hook that cannot take its arguments would fail only once a device calls it (every item
+    failing with a TypeError): say so before the run."""
     for node in tree.body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name not in ONE_ARGUMENT_HOOKS:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name not in HOOKS:
             continue
-        expected = ONE_ARGUMENT_HOOKS[node.name]
+        most, expected = HOOKS[node.name]
         if isinstance(node, ast.AsyncFunctionDef):
-            raise ScriptError(f"{path}, line {node.lineno}: {node.name} must be a plain function, not async: {expected}")
+            raise ScriptError(f"{path}, line {node.lineno}: {node.name} must be a plain function, not async; it {expected}")
         arguments = node.args
         positional = len(arguments.posonlyargs) + len(arguments.args)
         required = positional - len(arguments.defaults)
-        if (positional < 1 and arguments.vararg is None) or required > 1:
-            raise ScriptError(f"{path}, line {node.lineno}: {node.name} is called with one argument: {expected}")
+        if (positional < 1 and arguments.vararg is None) or required > most:
+            raise ScriptError(f"{path}, line {node.lineno}: {node.name} {expected}")
+
+
+def takes_context(preprocess: Callable[..., Any]) -> bool:
+    """Does preprocess take ctx? When its second positional parameter has no default:
+    `def preprocess(item, ctx)`. One parameter, or a second with a default (a helper's own
+    option, `size=224`), gets the item alone, as before ctx was offered."""
+    try:
+        parameters = list(inspect.signature(preprocess).parameters.values())
+    except (TypeError, ValueError):  # a callable whose signature Python cannot tell: the one-argument call
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
+
+
+def preprocess_for(preprocess: Callable[..., Any], ctx: Context) -> Callable[[Any], Any]:
+    """preprocess as the replica calls it, on one item: with setup's ctx when it takes one."""
+    if takes_context(preprocess):
+        return lambda item: preprocess(item, ctx)
+    return preprocess
 
 
 def _top_level_names(tree: ast.Module) -> set[str]:
@@ -153,7 +182,7 @@ def _bind(path: Path, module: ModuleType) -> UserScript:
     if preprocess is not None and not callable(preprocess):
         raise ScriptError(
             f"{path}: preprocess is a {type(preprocess).__name__}, not a function; define "
-            "def preprocess(item): ...  # returns what infer receives for that item, or remove it"
+            "def preprocess(item): ... or def preprocess(item, ctx): ...  # returns what infer receives for that item, or remove it"
         )
     return UserScript(
         path=path,

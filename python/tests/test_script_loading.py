@@ -6,7 +6,7 @@ import sys
 import textwrap
 import uuid
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
@@ -21,25 +21,7 @@ GOOD = """
 """
 
 
-@pytest.fixture(autouse=True)
-def restore_import_state() -> Iterator[None]:
-    # load() puts the script's folder on sys.path and the script in sys.modules, as a replica
-    # process needs; tests share one process, so each starts from the same state.
-    path, modules = list(sys.path), set(sys.modules)
-    yield
-    sys.path[:] = path
-    for name in set(sys.modules) - modules:
-        del sys.modules[name]
-
-
-@pytest.fixture
-def write(tmp_path: Path) -> Callable[..., Path]:
-    def write_file(source: str, name: str = "script.py") -> Path:
-        path = tmp_path / name
-        path.write_text(textwrap.dedent(source), encoding="utf-8")
-        return path
-
-    return write_file
+pytestmark = pytest.mark.usefixtures("restore_import_state")
 
 
 def context(**options: str) -> Context:
@@ -226,14 +208,3 @@ def test_an_optional_preprocess_is_bound_when_defined(write: Callable[..., Path]
 def test_a_preprocess_that_is_not_a_function_is_refused_with_the_fix(write: Callable[..., Path]) -> None:
     with pytest.raises(ScriptError, match=r"preprocess is a dict, not a function; define\s+def preprocess\(item\)"):
         load(write(GOOD + "\n    preprocess = {}\n"))
-
-
-@pytest.mark.parametrize("signature", ["def preprocess(path, img_size):", "def preprocess():", "async def preprocess(item):"])
-def test_a_preprocess_that_cannot_take_one_item_is_refused_before_the_run(write: Callable[..., Path], signature: str) -> None:
-    # A helper of the user's own that happens to be called preprocess would fail every item.
-    path = write(textwrap.dedent(GOOD) + f"\n{signature}\n    return None\n")
-    with pytest.raises(ScriptError) as caught:
-        check_source(path)
-    message = str(caught.value)
-    assert str(path) in message and "line 8" in message
-    assert "def preprocess(item)" in message and "rename a helper" in message

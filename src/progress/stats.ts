@@ -1,5 +1,6 @@
 /** Counters the run keeps per device; the progress views and the summary only read them. */
 import { formatBytes } from '../util/format-bytes.js';
+import { BatchTimeline, estimate } from './eta.js';
 
 /** The latest memory reading of a device (telemetry from its host). */
 export interface DeviceMemory {
@@ -15,7 +16,9 @@ export type DeviceState = 'starting' | 'loading model' | 'running' | 'restarting
 export class DeviceStats {
   state: DeviceState = 'starting';
   replicasReady = 0;
+  /** Items written ok. */
   done = 0;
+  /** Items written as failed. */
   failed = 0;
   /** Items handed back to the queue (their replica died or timed out, or they ran out of memory). */
   retries = 0;
@@ -29,6 +32,8 @@ export class DeviceStats {
   peakMemoryUsed = 0;
   /** How the replica count was decided (--workers-per-gpu auto), for the row and the summary. */
   replicaDecision: string | undefined;
+  /** Its batches as sent and ended, for the ETA. */
+  readonly batches = new BatchTimeline();
 
   constructor(
     readonly label: string,
@@ -44,11 +49,16 @@ export class DeviceStats {
     this.peakMemoryUsed = Math.max(this.peakMemoryUsed, memory.used);
   }
 
-  /** Items per second since the device's first replica became ready. */
-  rate(now: number): number {
-    if (this.firstReadyAt === undefined) return 0;
+  /** Items written, ok or failed: what the device has finished with. */
+  get settled(): number {
+    return this.done + this.failed;
+  }
+
+  /** Items settled per second since the device's first replica became ready; undefined before one settled. */
+  rate(now: number): number | undefined {
+    if (this.firstReadyAt === undefined || this.settled === 0) return undefined;
     const seconds = ((this.finishedAt ?? now) - this.firstReadyAt) / 1000;
-    return seconds > 0 ? this.done / seconds : 0;
+    return seconds > 0 ? this.settled / seconds : undefined;
   }
 }
 
@@ -72,13 +82,9 @@ export class RunStats {
     return this.devices.reduce((sum, device) => sum + device.failed, 0);
   }
 
-  /** Seconds to go at the rate since the first result; undefined until there is a rate. */
-  eta(now: number): number | undefined {
-    const done = this.done;
-    if (this.firstResultAt === undefined || done === 0) return undefined;
-    const seconds = (now - this.firstResultAt) / 1000;
-    if (seconds <= 0) return undefined;
-    return (this.total - done) / (done / seconds);
+  /** Items written, ok or failed: the progress of the run. */
+  get settled(): number {
+    return this.done + this.failed;
   }
 }
 
@@ -90,20 +96,36 @@ export function formatDuration(seconds: number | undefined): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export function formatRate(rate: number): string {
-  return rate >= 100 ? rate.toFixed(0) : rate.toFixed(1);
+/** Items per second, or below one a second seconds per item (as tqdm does): `12.5 items/s`, `9.3 s/item`. */
+export function formatSpeed(itemsPerSecond: number | undefined): string {
+  if (itemsPerSecond === undefined || !Number.isFinite(itemsPerSecond) || itemsPerSecond <= 0) return '-- items/s';
+  if (itemsPerSecond >= 1) return `${itemsPerSecond >= 100 ? itemsPerSecond.toFixed(0) : itemsPerSecond.toFixed(1)} items/s`;
+  const seconds = 1 / itemsPerSecond;
+  return `${seconds >= 100 ? seconds.toFixed(0) : seconds.toFixed(1)} s/item`;
 }
 
+/** "10 done (2 failed)": items settled, and how many of them failed. */
+function settledText(device: DeviceStats): string {
+  return `${device.settled} done${device.failed > 0 ? ` (${device.failed} failed)` : ''}`;
+}
+
+/** A device's row on a terminal. */
 export function deviceLine(device: DeviceStats, now: number): string {
   const parts = [`${device.label}`, device.state];
   if (device.state === 'loading model' || device.state === 'starting') parts.push(`${device.replicasReady}/${device.replicas} replicas ready`);
-  parts.push(`${device.done} done`);
-  if (device.failed > 0) parts.push(`${device.failed} failed`);
+  parts.push(settledText(device));
   if (device.restarts > 0) parts.push(`${device.restarts} restart(s)`);
-  parts.push(`${formatRate(device.rate(now))} items/s`, `batch ${device.batchSize}`);
+  parts.push(formatSpeed(device.rate(now)), `batch ${device.batchSize}`);
   if (device.memory) parts.push(memoryText(device.memory));
   if (device.replicaDecision) parts.push(device.replicaDecision);
   if (device.note) parts.push(device.note);
+  return parts.join(' · ');
+}
+
+/** A device in the line view (a log file): `cpu:0 running · 8 done (1 failed) · 9.3 s/item · mem ...`. */
+export function deviceBrief(device: DeviceStats, now: number): string {
+  const parts = [`${device.label} ${device.state}`, settledText(device), formatSpeed(device.rate(now))];
+  if (device.memory) parts.push(memoryText(device.memory));
   return parts.join(' · ');
 }
 
@@ -112,9 +134,14 @@ export function memoryText(memory: DeviceMemory): string {
   return `mem ${formatBytes(memory.used)}/${formatBytes(memory.total)}${memory.source === 'pss' ? ' (PSS)' : ''}${utilization}`;
 }
 
+/** The overall row: items settled (ok or failed) of the run's, so a run with failures ends at 100%. */
 export function overallLine(stats: RunStats, now: number): string {
-  const done = stats.done;
-  const percent = stats.total > 0 ? (100 * done) / stats.total : 100;
+  const settled = stats.settled;
+  const percent = stats.total > 0 ? (100 * settled) / stats.total : 100;
   const failed = stats.failed > 0 ? ` · ${stats.failed} failed` : '';
-  return `${done}/${stats.total} items (${percent.toFixed(1)}%)${failed} · elapsed ${formatDuration((now - stats.startedAt) / 1000)} · ETA ${formatDuration(stats.eta(now))}`;
+  const { itemsPerSecond, secondsLeft } = estimate(stats, now);
+  const elapsed = (now - stats.startedAt) / 1000;
+  // Once every item is settled nothing runs: the speed shown is then the run's, as in the summary.
+  const speed = settled >= stats.total && elapsed > 0 ? settled / elapsed : itemsPerSecond;
+  return `${settled}/${stats.total} items (${percent.toFixed(1)}%)${failed} · ${formatSpeed(speed)} · elapsed ${formatDuration(elapsed)} · ETA ${formatDuration(secondsLeft)}`;
 }

@@ -5,7 +5,7 @@
  * - --quiet: nothing.
  */
 import { Listr, ProcessOutput } from 'listr2';
-import { deviceLine, memoryText, overallLine, type RunStats } from './stats.js';
+import { deviceBrief, deviceLine, overallLine, type RunStats } from './stats.js';
 
 export interface ProgressView {
   start(): void;
@@ -44,8 +44,8 @@ export class LineView implements ProgressView {
 
   private print(): void {
     const now = Date.now();
-    const devices = this.stats.devices.map((device) => `${device.label} ${device.done}${device.failed ? `(${device.failed} failed)` : ''} ${device.state}${device.memory ? ` ${memoryText(device.memory)}` : ''}`);
-    this.write(`[gpu-orchestrate] ${overallLine(this.stats, now)} | ${devices.join(', ')}`);
+    const devices = this.stats.devices.map((device) => deviceBrief(device, now));
+    this.write(`[gpu-orchestrate] ${[overallLine(this.stats, now), ...devices].join(' | ')}`);
   }
 
   log(message: string): void {

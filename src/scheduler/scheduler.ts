@@ -6,36 +6,21 @@
  * Credit: a replica holds at most `prefetch` batches (one running, the rest waiting) and work
  * goes to whichever replica has free credit, so a fast device simply asks more often.
  *
- * End game: near the end a batch waiting behind a running one can keep its replica busy while
- * another replica has nothing left. Once the fresh items would fit in what the ready replicas
- * may prefetch, a replica gets work only when it holds none, and batches shrink to spread what
- * is left over every ready replica (guided self-scheduling).
+ * The end of a run: no replica idles while work it could do waits elsewhere. Batches are at most
+ * an equal share of what is left per live replica (guided self-scheduling), so the last ones
+ * shrink; once the fresh items would fit in what the ready replicas may prefetch, a replica gets
+ * work only when it holds none; and a batch waiting unstarted behind another replica's running
+ * one is taken back for a replica that has nothing (take-back.ts).
  */
 import { DeviceBatchSizes } from './batch-size.js';
+import type { BatchBook, ReplicaBook } from './books.js';
+import { chooseTakeBacks, type TakeBack } from './take-back.js';
+import { overdueBatches, type Overdue } from './timeouts.js';
 import { WorkQueue } from './work-queue.js';
 import { afterLoss, afterOutOfMemory, cameBack, ItemHistories, mayRetryOn, type Exhausted, type LossCause } from './retry-policy.js';
 import type { Assignment, BatchDone, ItemVerdict, LostWork, SchedulerOptions, Settlement } from './settlement.js';
 
-
 type LossOrRemoval = LossCause | 'removed'; // removed: its device left the run; nothing it held is to blame
-type ReplicaState = 'starting' | 'ready' | 'down' | 'removed';
-
-interface ReplicaBook {
-  device: number;
-  replica: number;
-  state: ReplicaState;
-  /** Batch ids in the order sent: the first is running, the rest wait. */
-  inFlight: number[];
-  /** When the running batch started (the batch became first), for timeouts. */
-  headSince: number;
-}
-
-interface BatchBook {
-  owner: ReplicaBook;
-  items: number[];
-  /** A batch of one suspect item: its replica holds nothing else meanwhile. */
-  exclusive: boolean;
-}
 
 export class Scheduler {
   private readonly queue: WorkQueue;
@@ -100,10 +85,6 @@ export class Scheduler {
     return this.order.length;
   }
 
-  private liveDevices(): Set<number> {
-    return new Set(this.order.map((book) => book.device));
-  }
-
   /** Hand out batches to every ready replica with free credit, one batch per replica per round. */
   assign(now: number): Assignment[] {
     const assignments: Assignment[] = [];
@@ -121,7 +102,7 @@ export class Scheduler {
         const picked = this.pickFor(book, ready);
         if (!picked) continue;
         const batch = this.nextBatch++;
-        this.batches.set(batch, { owner: book, items: picked.items, exclusive: picked.exclusive });
+        this.batches.set(batch, { owner: book, items: picked.items, exclusive: picked.exclusive, takingBack: false });
         if (book.inFlight.length === 0) book.headSince = now;
         book.inFlight.push(batch);
         assignments.push({ batch, device: book.device, replica: book.replica, items: picked.items });
@@ -132,7 +113,7 @@ export class Scheduler {
   }
 
   private pickFor(book: ReplicaBook, ready: number): { items: number[]; exclusive: boolean } | undefined {
-    const live = this.liveDevices();
+    const live = new Set(this.order.map((other) => other.device));
     const retried = this.queue.takeRetry((index) => mayRetryOn(this.history.of(index), book.device, book.inFlight.length > 0, live));
     if (retried !== undefined) {
       const entry = this.history.of(retried);
@@ -141,8 +122,9 @@ export class Scheduler {
     }
     const available = this.queue.freshCount;
     if (available === 0) return undefined;
-    const full = this.batchSizes.current(book.device);
-    const size = this.inEndGame(book.device, ready) ? Math.min(full, Math.ceil(available / ready)) : full;
+    // Guided self-scheduling: at most an equal share of what is left per live replica (those
+    // still starting too), so the last batches shrink and spread over every replica.
+    const size = Math.min(this.batchSizes.current(book.device), Math.ceil(available / Math.max(ready, this.order.length)));
     return { items: this.queue.takeFresh(size), exclusive: false };
   }
 
@@ -198,15 +180,7 @@ export class Scheduler {
       const entry = this.batches.get(batch) as BatchBook; // every batch in flight has its book
       this.batches.delete(batch);
       if (position > 0 || cause === 'removed') {
-        // Never started (or not to blame). Items that had come back before return to the retry queue, others to fresh.
-        for (const index of entry.items) {
-          const history = this.history.get(index);
-          // Stryker disable next-line LogicalOperator: an item has a history only once it came back (or was given up on, and is never sent again), so || answers as && does
-          if (history && cameBack(history)) {
-            history.dispatches -= 1;
-            this.queue.retry(index);
-          } else unpunished.push(index);
-        }
+        unpunished.push(...entry.items); // never started, or not to blame
         requeued += entry.items.length;
         return;
       }
@@ -222,8 +196,38 @@ export class Scheduler {
       }
     });
     book.inFlight = [];
-    this.queue.returnFresh(unpunished);
+    this.returnUnstarted(unpunished);
     return { requeued, exhausted };
+  }
+
+  /** Items handed out that never started: those that had come back before to the retry queue, the rest first in line. */
+  private returnUnstarted(items: number[]): void {
+    const fresh = items.filter((index) => {
+      const history = this.history.get(index);
+      // Stryker disable next-line LogicalOperator: an item has a history only once it came back (or was given up on, and is never sent again), so || answers as && does
+      if (!history || !cameBack(history)) return true;
+      history.dispatches -= 1;
+      this.queue.retry(index);
+      return false;
+    });
+    this.queue.returnFresh(fresh);
+  }
+
+  /** Waiting batches to ask back for the replicas that hold nothing (see take-back.ts). */
+  takeBacks(): TakeBack[] {
+    return this.pendingCount > 0 ? [] : chooseTakeBacks(this.order, this.batches);
+  }
+
+  /** The replica confirmed it gave the batch back unstarted: its items go first in line again. */
+  batchTakenBack(batch: number, device: number, replica: number, now: number): boolean {
+    const entry = this.batches.get(batch);
+    if (!entry || entry.owner.device !== device || entry.owner.replica !== replica) return false;
+    this.batches.delete(batch);
+    const position = entry.owner.inFlight.indexOf(batch);
+    entry.owner.inFlight.splice(position, 1);
+    if (position === 0) entry.owner.headSince = now; // its running batch ended meanwhile: the next starts now
+    this.returnUnstarted(entry.items);
+    return true;
   }
 
   /** A replica will not come back (its device is out of the run): what it held goes back unpunished. */
@@ -237,14 +241,7 @@ export class Scheduler {
   }
 
   /** Replicas whose running batch has run longer than its allowance (timeout per item x items). */
-  overdue(now: number, timeoutMs: number): { device: number; replica: number; batch: number; items: number }[] {
-    const late: { device: number; replica: number; batch: number; items: number }[] = [];
-    for (const book of this.order) {
-      const first = book.inFlight[0];
-      if (book.state !== 'ready' || first === undefined) continue;
-      const items = (this.batches.get(first) as BatchBook).items.length;
-      if (now - book.headSince > timeoutMs * items) late.push({ device: book.device, replica: book.replica, batch: first, items });
-    }
-    return late;
+  overdue(now: number, timeoutMs: number): Overdue[] {
+    return overdueBatches(this.order, this.batches, now, timeoutMs);
   }
 }

@@ -36,6 +36,7 @@ function lossNote(loss: ReplicaLoss, replica: number): string {
 /** A lost replica's running batch retried or given up on (those lines written), its waiting batches requeued. */
 function settleLostWork(session: Session, entry: DeviceEntry, replica: number, cause: LossCause, note: string): number {
   session.growth.lost(entry.device.index, replica);
+  entry.stats.batches.lost(replica); // for the ETA: what it held will not end there
   const { requeued, exhausted } = session.scheduler.replicaLost(entry.device.index, replica, cause);
   const lastError = { type: cause, message: note, traceback: '' };
   writeLines(session, exhausted.map((item) => exhaustedRecord(session, item, entry, replica, lastError)), entry);
@@ -111,6 +112,7 @@ export function removeDevice(session: Session, entry: DeviceEntry, reason: strin
   session.fleet.removeDevice(device);
   session.growth.removed(device);
   for (let replica = 0; replica < session.slotsPerDevice; replica += 1) session.scheduler.removeReplica(device, replica);
+  entry.stats.batches.lost();
   entry.stats.state = 'out';
   entry.stats.note = `taken out of the run: ${reason}`;
   session.view.log(`warning: ${entry.device.label} is taken out of the run: ${reason}. Its work moves to the other devices.`);

@@ -49,7 +49,12 @@ export function routeMessage(session: Session, received: Received): void {
       stats.firstReadyAt ??= now;
       return;
     case 'result':
+      stats.batches.ended(event.replica, event.batch, now); // for the ETA; a batch the replica no longer holds is ignored
       settleResult(session, event, entry);
+      return;
+    case 'taken_back':
+      // Given back unstarted, as asked: its items go first in line, for the replica that had none.
+      if (session.scheduler.batchTakenBack(event.batch, event.device, event.replica, now)) stats.batches.takenBack(event.replica, event.batch);
       return;
     case 'script_error':
       flags.fatal = new SetupError(event.error.message + (session.config.verbose ? `\n${event.error.traceback}` : ''));

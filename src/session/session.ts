@@ -4,7 +4,7 @@
  * live in src/scheduler/ (what to retry, where, when to restart, when to give up); the modules
  * beside this one carry them out and write what they decide.
  */
-import { batchMessage } from '../transport/messages.js';
+import { batchMessage, takeBackMessage } from '../transport/messages.js';
 import type { LoopEvent } from './events.js';
 import { hostLost, restartHost, restartReplica } from './losses.js';
 import { systemPorts, type SessionPorts } from './ports.js';
@@ -87,13 +87,17 @@ function handle(session: Session, event: LoopEvent): void {
   }
 }
 
+/** Work to every replica with room; then, for any left with nothing, an unstarted batch asked back from another. */
 function dispatch(session: Session): void {
-  for (const assignment of session.scheduler.assign(session.clock.now())) {
+  const { scheduler, transport } = session;
+  for (const assignment of scheduler.assign(session.clock.now())) {
     const inputs = assignment.items.map((index) => session.items[index]?.input);
+    session.devices[assignment.device]?.stats.batches.sent(assignment.replica, assignment.batch, assignment.items.length, session.clock.now()); // for the ETA
     // Not awaited: a send to a replica that just died must not stall the loop; its exit report
     // puts the batch back.
-    session.transport.send(assignment.device, assignment.replica, batchMessage(assignment.batch, inputs)).catch(() => undefined);
+    transport.send(assignment.device, assignment.replica, batchMessage(assignment.batch, inputs)).catch(() => undefined);
   }
+  for (const { device, replica, batch } of scheduler.takeBacks()) transport.send(device, replica, takeBackMessage(batch)).catch(() => undefined);
 }
 
 /** Ctrl-C (or SIGTERM) once: no new work, in-flight batches get the grace; twice: stop at once. */
@@ -111,7 +115,10 @@ function onSignal(session: Session, name: NodeJS.Signals): void {
 
 async function stop(session: Session): Promise<void> {
   const { flags } = session;
-  const mode = flags.abortNow ? 'kill' : flags.fatal ? 'terminate' : 'clean';
+  // A batch still running when --grace ran out is cut: its replica cannot take a stop message,
+  // so waiting STOP_TIMEOUT_MS for a clean stop would only extend the grace.
+  const cut = flags.draining && session.scheduler.inFlightItems > 0;
+  const mode = flags.abortNow ? 'kill' : flags.fatal || cut ? 'terminate' : 'clean';
   try {
     await session.fleet.stopAll(mode, STOP_TIMEOUT_MS, session.clock.now());
   } finally {

@@ -35,6 +35,8 @@ export const eventSchema = z.discriminatedUnion('kind', [
   z.object({ ...replicaRef, kind: z.literal('script_error'), pid: z.number().int(), error: errorInfo }),
   z.object({ ...replicaRef, kind: z.literal('setup_error'), pid: z.number().int(), error: errorInfo }),
   z.object({ ...replicaRef, kind: z.literal('replica_exit'), pid: z.number().int(), exitcode: z.number().int().nullable(), generation }),
+  // The replica gave back a batch it had not started, as the controller asked: it never runs it.
+  z.object({ ...replicaRef, kind: z.literal('taken_back'), batch: z.number().int().nonnegative() }),
   z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('heartbeat'), device, pid: z.number().int() }),
   // From a device host every few seconds: its device's memory in bytes (see protocol.py for
   // what each source measures) and utilization in percent when the source knows it.
@@ -59,10 +61,16 @@ export const MAX_EVENT_BYTES = 1 << 30;
 
 export type TaskMessage =
   | { v: typeof PROTOCOL_VERSION; kind: 'batch'; batch: number; inputs: unknown[] }
+  | { v: typeof PROTOCOL_VERSION; kind: 'take_back'; batch: number }
   | { v: typeof PROTOCOL_VERSION; kind: 'stop' };
 
 export function batchMessage(batch: number, inputs: unknown[]): TaskMessage {
   return { v: PROTOCOL_VERSION, kind: 'batch', batch, inputs };
+}
+
+/** Give back this batch if it has not started (the replica confirms with `taken_back`, or its result follows). */
+export function takeBackMessage(batch: number): TaskMessage {
+  return { v: PROTOCOL_VERSION, kind: 'take_back', batch };
 }
 
 export const stopMessage: TaskMessage = { v: PROTOCOL_VERSION, kind: 'stop' };

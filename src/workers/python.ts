@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { SetupError } from '../errors.js';
+import { SetupError, UsageError } from '../errors.js';
 
 /** python/ in the package: the nearest folder up from this file that holds our Python package
  * (dist/src/workers when built, src/workers when tests run from source). */
@@ -30,6 +30,9 @@ export function pythonEnv(extra: Record<string, string> = {}): Record<string, st
 }
 
 
+/** A run stops with exit 3 (its environment cannot run); doctor, whose argument it is, with exit 2. */
+class InterpreterNotFoundError extends SetupError {}
+
 async function runModule(python: string, args: string[]): Promise<unknown> {
   let result;
   try {
@@ -38,7 +41,7 @@ async function runModule(python: string, args: string[]): Promise<unknown> {
     throw new SetupError(`cannot run the Python interpreter ${python}: ${(error as Error).message}. Pass --python PATH or set GPU_ORCHESTRATE_PYTHON.`);
   }
   if (result.failed && (result as { code?: string }).code === 'ENOENT') {
-    throw new SetupError(`the Python interpreter ${python} was not found. Pass --python PATH or set GPU_ORCHESTRATE_PYTHON.`);
+    throw new InterpreterNotFoundError(`the Python interpreter ${python} was not found. Pass --python PATH or set GPU_ORCHESTRATE_PYTHON.`);
   }
   if (result.exitCode !== 0) {
     throw new SetupError(`${python} -m gpu_orchestrate_worker ${args[0]} failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr).trim().split('\n').slice(-3).join(' ')}`);
@@ -74,7 +77,13 @@ export interface DoctorReport {
   torch: null | { error: string } | { version: string; cuda_build: string | null; cuda_available: boolean; gpus: { index: number; name: string; memory_bytes: number }[]; cpu_threads: number };
 }
 
+/** The interpreter named by --python (or the environment) does not exist: a bad argument, not a bad environment. */
 export async function doctor(python: string): Promise<DoctorReport> {
-  return (await runModule(python, ['doctor'])) as DoctorReport;
+  try {
+    return (await runModule(python, ['doctor'])) as DoctorReport;
+  } catch (error) {
+    if (error instanceof InterpreterNotFoundError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 

@@ -1,9 +1,10 @@
 /** The command line as a new user meets it: help, mistakes, the dry run, the environment check. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { fixture, jsonlItems, runCli, scratchDir } from '../helpers/cli.js';
+import { PYTHON, fixture, jsonlItems, runCli, scratchDir } from '../helpers/cli.js';
 
 describe('gpu-orchestrate command line', () => {
   it('--help teaches: options, examples, the script contract and exit codes', async () => {
@@ -59,9 +60,30 @@ describe('gpu-orchestrate command line', () => {
     expect(existsSync(output)).toBe(false);
   });
 
+  it('--gpus cpu:N with more devices than cores warns that they share the cores, also in --dry-run; not under --quiet', async () => {
+    const dir = scratchDir();
+    try {
+      const inputs = path.join(dir, 'items.jsonl');
+      writeFileSync(inputs, jsonlItems(4));
+      const cores = availableParallelism();
+      const args = (devices: number) => ['--script', fixture('echo.py'), '--inputs', inputs, '--output', path.join(dir, 'o.jsonl'), '--gpus', `cpu:${devices}`, '--dry-run'];
+      const crowded = await runCli(args(cores + 2));
+      expect(crowded.exitCode).toBe(0);
+      expect(crowded.stderr).toBe(`warning: --gpus cpu:${cores + 2} on ${cores} core(s): the ${cores + 2} CPU devices share them, each with 1 torch thread(s) (cores / devices, at least one), and take turns on the cores, so the run is no faster than with cpu:${cores}; pass --gpus cpu:${cores} or fewer to give each device a core of its own.`);
+      expect(crowded.stdout).toMatch(new RegExp(`cpu:${cores + 1}\\s+1 replica\\(s\\), 1 CPU thread\\(s\\) each`));
+      const fits = await runCli(args(cores));
+      expect(fits.stderr).toBe('');
+      const quiet = await runCli([...args(cores + 2), '--quiet']);
+      expect(quiet.stderr).toBe('');
+      expect(quiet.stdout).toMatch(/dry run: nothing was started/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an interpreter without torch, pyzmq, msgpack and numpy stops the run with the fix (exit 3)', async () => {
     const venv = path.join(scratchDir(), 'bare');
-    await execa('python3', ['-m', 'venv', '--without-pip', venv]);
+    await execa(PYTHON, ['-m', 'venv', '--without-pip', venv]);
     const dir = scratchDir();
     const inputs = path.join(dir, 'items.jsonl');
     writeFileSync(inputs, jsonlItems(3));
@@ -78,15 +100,5 @@ describe('gpu-orchestrate command line', () => {
     const result = await runCli(['--script', fixture('echo.py'), '--inputs', inputs, '--output', path.join(dir, 'o.jsonl'), '--gpus', 'cpu:1'], { env: { GPU_ORCHESTRATE_PYTHON: '/no/such/python3' } });
     expect(result.exitCode).toBe(3);
     expect(result.stderr).toMatch(/the Python interpreter \/no\/such\/python3 was not found/);
-  });
-
-  it('doctor reports the interpreter, torch, CUDA and each package', async () => {
-    const result = await runCli(['doctor']);
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/python:\s+\S*python/);
-    expect(result.stdout).toMatch(/torch:\s+\d+\.\d+/);
-    expect(result.stdout).toMatch(/CUDA available: (yes|no)/);
-    for (const name of ['torch', 'pyzmq', 'msgpack', 'numpy']) expect(result.stdout).toMatch(new RegExp(`${name}\\s+ok, `));
-    expect(result.stdout).toMatch(/nvidia-smi:/);
   });
 });

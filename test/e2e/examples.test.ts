@@ -3,12 +3,12 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { pythonEnv } from '../../src/workers/python.js';
-import { ROOT, readOutput, runCli, scratchDir, survivors } from '../helpers/cli.js';
+import { PYTHON, ROOT, readOutput, runCli, scratchDir, survivors } from '../helpers/cli.js';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
 async function python(code: string, args: string[]): Promise<string> {
-  const result = await execa('python3', ['-c', code, ...args], { env: pythonEnv(), reject: false });
+  const result = await execa(PYTHON, ['-c', code, ...args], { env: pythonEnv(), reject: false });
   expect(result.stderr).toBe('');
   expect(result.exitCode).toBe(0);
   return result.stdout.trim();
@@ -18,7 +18,7 @@ describe('examples/match_pairs.py over a synthetic feature store', () => {
   it('matches every pair, mostly rightly, exactly as the matcher does when called directly', async () => {
     const dir = scratchDir();
     const store = path.join(dir, 'store');
-    await execa('python3', [path.join(EXAMPLES, 'make_feature_store.py'), store, '--images', '16', '--keypoints', '64', '--dim', '32', '--pairs', '40']);
+    await execa(PYTHON, [path.join(EXAMPLES, 'make_feature_store.py'), store, '--images', '16', '--keypoints', '64', '--dim', '32', '--pairs', '40']);
     const output = path.join(dir, 'matches.jsonl');
     const result = await runCli(['--script', path.join(EXAMPLES, 'match_pairs.py'), '--inputs', path.join(store, 'pairs.jsonl'), '--output', output, '--gpus', 'cpu:2', '--workers-per-gpu', '2', '--batch-size', '4', '--opt', `store=${store}`]);
     expect(result.stderr).not.toMatch(/warning|error/i);
@@ -59,7 +59,7 @@ describe('examples/sam_embed.py', () => {
   it('embeds images with the SAM encoder (tiny, weights from a SAM-style checkpoint), losslessly', async () => {
     const dir = scratchDir();
     const images = path.join(dir, 'images');
-    await execa('python3', [path.join(EXAMPLES, 'make_demo_images.py'), images, '--count', '6']);
+    await execa(PYTHON, [path.join(EXAMPLES, 'make_demo_images.py'), images, '--count', '6']);
     const checkpoint = path.join(dir, 'sam_tiny.pth');
     // A whole-SAM-style checkpoint: the encoder's weights under image_encoder., beside others.
     await python(

@@ -72,7 +72,8 @@ describe('load_shared: one store per device host, shared by its replicas', () =>
     expect(result.exitCode).toBe(3);
     expect(result.stderr).toMatch(/shared_fails\.py: load_shared\(\) raised FileNotFoundError: features\.h5 not found in \/data\/features \(on cpu:[01]\); nothing ran\./);
     expect(result.stderr).toMatch(/Traceback[\s\S]*shared_fails\.py/);
-    expect(result.stderr).not.toMatch(/\bdone\b/);
+    expect(result.stderr).not.toMatch(/cpu:\d done\b/); // no device's state claims it finished
+    expect(result.stderr).toMatch(/cpu:\d stopped · 0 done/);
     expect(existsSync(output) ? readOutput(output) : []).toEqual([]);
     expect(survivors(result.marker)).toEqual([]);
   });

@@ -1,73 +1,161 @@
-/** Runs the real CLI (dist/src/bin.js) the way a user would, and checks for surviving processes. */
+/**
+ * Runs the real CLI (dist/src/bin.js) the way a user would. Every run is registered, so that
+ * test/helpers/cleanup.ts can end whatever a test left running and check what it left behind,
+ * also when the test failed or timed out.
+ */
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, type Options, type ResultPromise } from 'execa';
+import { execa } from 'execa';
+import { getCurrentTest } from 'vitest/suite';
+import { DEFAULTS } from '../../src/options/config.js';
+import { MARKER_VARIABLE, killRun, waitGone } from './processes.js';
+import { completeLines, scratchDir } from './scratch.js';
+
+export { completeLines, scratchDir } from './scratch.js';
+export { hostPids, isAlive, survivors, waitFor } from './processes.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'dist/src/bin.js');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
+/** The interpreter the CLI uses (GPU_ORCHESTRATE_PYTHON, else its default): checks run with it too. */
+export const PYTHON = process.env.GPU_ORCHESTRATE_PYTHON ?? DEFAULTS.python;
 
 export function fixture(name: string): string {
   return path.join(FIXTURES, name);
 }
 
-export function scratchDir(prefix = 'go-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
-}
-
 export interface CliResult {
   exitCode: number | undefined;
+  /** The signal that ended the controller, when one did. */
+  signal: string | undefined;
   stdout: string;
   stderr: string;
   /** The marker every process of this run inherits; see survivors(). */
   marker: string;
+  /** The run's TMPDIR: its private run folder is made (and must be removed) there. */
+  tmp: string;
 }
-
-let runCounter = 0;
 
 export interface StartedCli {
-  /** The controller's process, to signal it as a user (Ctrl-C) or the system (SIGKILL) would. */
-  subprocess: ResultPromise;
+  /** The controller's pid; it leads its own process group (started detached, as from a shell). */
+  pid: number;
   marker: string;
+  tmp: string;
   done: Promise<CliResult>;
+  /** What the controller has written to stderr so far. */
+  stderrSoFar(): string;
+  /** As a terminal sends Ctrl-C: to the whole process group, controller, hosts and replicas. */
+  signalGroup(signal: NodeJS.Signals): void;
+  /** To the controller alone, as `kill PID` does. */
+  signalController(signal: NodeJS.Signals): void;
 }
 
-/** Starts the real CLI without waiting for it. */
-export function startCli(args: string[], options: Options & { env?: Record<string, string> } = {}): StartedCli {
+interface Registered {
+  run: StartedCli;
+  args: string[];
+  /** The test that started it; undefined when started in a beforeAll. */
+  test: string | undefined;
+  result: CliResult | undefined;
+}
+
+const registered: Registered[] = [];
+let runCounter = 0;
+/** When the current test times out (set by cleanup.ts); a run is killed before that. */
+let testDeadline: number | undefined;
+/** What a run started outside a test (in a beforeAll) may take: 15 s less than vitest.config.ts gives a hook. */
+const OUTSIDE_TEST_LIMIT_MS = 105_000;
+/** Time kept between a run's end and the test's: to report the run's output and clean up. */
+const REPORT_MARGIN_MS = 15_000;
+
+export function setTestDeadline(deadline: number | undefined): void {
+  testDeadline = deadline;
+}
+
+function tail(text: string, lines = 15): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** Starts the real CLI without waiting for it. It is killed, whole tree, before the test's own timeout. */
+export function startCli(args: string[], options: { cwd?: string; input?: string; env?: Record<string, string> } = {}): StartedCli {
   const marker = `go-test-${process.pid}-${Date.now()}-${runCounter++}`;
+  const tmp = scratchDir('run-tmp-');
+  const limitMs = Math.max(5_000, testDeadline === undefined ? OUTSIDE_TEST_LIMIT_MS : testDeadline - Date.now() - REPORT_MARGIN_MS);
   const subprocess = execa('node', [BIN, ...args], {
     reject: false,
     cwd: options.cwd ?? ROOT,
-    input: options.input as string | undefined,
-    env: { GPU_ORCHESTRATE_TEST_MARKER: marker, ...options.env },
-    timeout: 180_000,
+    input: options.input,
+    detached: true,
+    env: { [MARKER_VARIABLE]: marker, TMPDIR: tmp, ...options.env },
   });
-  const done = subprocess.then((result) => ({ exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), marker }));
-  return { subprocess, marker, done };
+  const pid = subprocess.pid as number;
+  let stderrSoFar = '';
+  subprocess.stderr?.on('data', (chunk: Buffer) => {
+    stderrSoFar += chunk.toString();
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killRun(pid, marker);
+  }, limitMs);
+  const entry: Registered = { run: undefined as unknown as StartedCli, args, test: getCurrentTest()?.id, result: undefined };
+  const done = subprocess.then((outcome) => {
+    clearTimeout(timer);
+    const result: CliResult = { exitCode: outcome.exitCode, signal: outcome.signal, stdout: String(outcome.stdout), stderr: String(outcome.stderr), marker, tmp };
+    entry.result = result;
+    if (timedOut) throw new Error(`gpu-orchestrate ${args.join(' ')} ran past ${limitMs / 1000} s and was killed; its stderr ended with:\n${tail(result.stderr)}`);
+    return result;
+  });
+  done.catch(() => undefined); // a test that never awaits a run that timed out is failed by cleanup.ts
+  const signal = (target: number) => (name: NodeJS.Signals) => {
+    try {
+      process.kill(target, name);
+    } catch {
+      // already gone: the test's assertions on the result say what happened
+    }
+  };
+  entry.run = { pid, marker, tmp, done, stderrSoFar: () => stderrSoFar, signalGroup: signal(-pid), signalController: signal(pid) };
+  registered.push(entry);
+  return entry.run;
 }
 
-export async function runCli(args: string[], options: Options & { env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function runCli(args: string[], options: { cwd?: string; input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
 
-/** Pids of live processes that inherited the marker: hosts and replicas that outlived the run. */
-export function survivors(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
-      const status = readFileSync(`/proc/${entry}/status`, 'latin1');
-      if (/State:\s+Z/.test(status)) continue; // a zombie holds no memory: only its parent's wait() is due
-      if (environ.split('\0').includes(`GPU_ORCHESTRATE_TEST_MARKER=${marker}`)) found.push(Number(entry));
-    } catch {
-      // the process ended while we looked, or is not ours to read
+/**
+ * Ends the runs a test started (every run, without a test id): kills those still running and
+ * whatever outlived them. Returns what was wrong, for a test that otherwise passed: a run still
+ * running, processes that outlived their run, a run folder left in the run's TMPDIR by a
+ * controller that was not SIGKILLed.
+ */
+export async function endRuns(test?: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const entry of registered.filter((candidate) => test === undefined || candidate.test === test)) {
+    registered.splice(registered.indexOf(entry), 1);
+    const { run, args } = entry;
+    const what = `gpu-orchestrate ${args.join(' ')}`;
+    if (entry.result === undefined) {
+      problems.push(`${what} was still running when the test ended; killed`);
+      killRun(run.pid, run.marker);
+      await Promise.race([run.done.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    }
+    const left = await waitGone(run.marker);
+    if (left.length > 0) {
+      problems.push(`processes ${left.join(', ')} outlived ${what}; killed`);
+      killRun(undefined, run.marker);
+    }
+    if (entry.result !== undefined && entry.result.signal !== 'SIGKILL') {
+      const folders = readdirSync(run.tmp);
+      if (folders.length > 0) problems.push(`${what} left ${folders.join(', ')} in its TMPDIR ${run.tmp}`);
     }
   }
-  return found;
+  return problems;
+}
+
+/** Kills every registered run at once, synchronously: for a worker that is exiting. */
+export function killAllRuns(): void {
+  for (const { run } of registered) killRun(run.pid, run.marker);
 }
 
 export interface OutputLine {
@@ -82,6 +170,7 @@ export interface OutputLine {
   duration: number;
 }
 
+/** The lines of a finished run's output: every line must be whole JSON. */
 export function readOutput(file: string): OutputLine[] {
   return readFileSync(file, 'utf8')
     .split('\n')
@@ -89,44 +178,16 @@ export function readOutput(file: string): OutputLine[] {
     .map((line) => JSON.parse(line) as OutputLine);
 }
 
+/** How many whole lines an output being written holds so far (a torn last line is not counted). */
+export function linesSoFar(file: string): number {
+  return completeLines(file).length;
+}
+
+/** Lines of a fixture's log file being appended to: whole lines only, none while it does not exist. */
+export function logLines(file: string): string[] {
+  return completeLines(file);
+}
+
 export function jsonlItems(count: number, make: (index: number) => Record<string, unknown> = (index) => ({ id: `item-${index}`, value: index })): string {
   return Array.from({ length: count }, (_, index) => JSON.stringify(make(index))).join('\n') + '\n';
-}
-
-/** Polls until `condition` holds, or fails the test with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  } catch {
-    return false;
-  }
-}
-
-/** Lines of a fixture's log file, or none while it does not exist yet. */
-export function logLines(file: string): string[] {
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-/** Pids of the device hosts (python -m gpu_orchestrate_worker host) of the run with this marker. */
-export function hostPids(marker: string): number[] {
-  return survivors(marker).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').includes('gpu_orchestrate_worker');
-    } catch {
-      return false;
-    }
-  });
 }

@@ -182,4 +182,31 @@ describe('session with fake hosts', () => {
     await expect(done).rejects.toThrow(/cpu:0: the device host \(pid 1000\) exited with code 78: it cannot run with this controller\.\nlast output of that device:\n {2}error: the controller speaks protocol 1/);
     expect(h.launcher.hosts).toHaveLength(2); // not restarted
   });
+
+  it('a replica with nothing gets a batch taken back from another: asked once, handed out again only once confirmed', async () => {
+    const { h, done } = start({ devices: 2, replicas: 1, items: 16, batchSize: 2, prefetch: 4 });
+    await settle();
+    h.transport.emit({ kind: 'heartbeat', device: 0, pid: h.launcher.host(0).pid });
+    h.transport.emit({ kind: 'ready', device: 0, replica: 0, pid: 5000, generation: 0 });
+    await settle();
+    const onZero = h.transport.batches();
+    expect(onZero.map((entry) => entry.device)).toEqual([0, 0, 0, 0]); // cpu:1 is still starting
+    h.transport.emit({ kind: 'ready', device: 1, replica: 0, pid: 5010, generation: 0 });
+    await answerEverything(h, (entry) => entry.device === 0); // cpu:1 does everything left
+    const asked = h.transport.sent.filter((entry) => entry.message.kind === 'take_back');
+    expect(asked).toEqual([{ device: 0, replica: 0, message: { v: 1, kind: 'take_back', batch: onZero[3]?.batch } }]);
+    const sentBefore = h.transport.batches().length;
+    h.transport.emit({ kind: 'taken_back', device: 0, replica: 0, batch: onZero[3]?.batch ?? -1 });
+    await settle();
+    const again = h.transport.batches().slice(sentBefore);
+    expect(again.map((entry) => [entry.device, entry.inputs])).toEqual([[1, [onZero[3]?.inputs[0]]]]); // a share of it, to cpu:1
+    await answerEverything(h, (entry) => onZero.some((held) => held.batch === entry.batch && held !== onZero[0] && held !== onZero[1] && held !== onZero[2]));
+    expect(await done).toBe(0);
+    const lines = h.output();
+    expect(ids(lines)).toEqual(allIds(16));
+    const taken = new Set(onZero[3]?.inputs.map((input) => `item-${input}`));
+    const written = lines.filter((line) => taken.has(String(line.id)));
+    expect(written).toHaveLength(2); // once each, though asked back
+    expect(written.map((line) => line.device)).toContain('cpu:1');
+  });
 });

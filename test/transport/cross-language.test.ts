@@ -2,9 +2,9 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { NdArray, decode, encode, type Dtype } from '../../src/transport/codec.js';
-import { batchMessage, parseEvent, shutdownCommand, startCommand, stopMessage } from '../../src/transport/messages.js';
+import { batchMessage, parseEvent, shutdownCommand, startCommand, stopMessage, takeBackMessage } from '../../src/transport/messages.js';
 import { pythonEnv } from '../../src/workers/python.js';
-import { fixture } from '../helpers/cli.js';
+import { PYTHON, fixture } from '../helpers/cli.js';
 
 function array(dtype: Dtype, shape: number[], typed: ArrayBufferView): NdArray {
   return new NdArray(dtype, shape, new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
@@ -45,12 +45,12 @@ function normalise(value: unknown): unknown {
 
 describe('the TypeScript and Python codecs agree', () => {
   it('Node decodes what Python encodes', async () => {
-    const { stdout } = await execa('python3', [fixture('codec_peer.py'), 'encode'], { env: pythonEnv(), encoding: 'buffer' });
+    const { stdout } = await execa(PYTHON, [fixture('codec_peer.py'), 'encode'], { env: pythonEnv(), encoding: 'buffer' });
     expect(normalise(decode(stdout as Uint8Array))).toEqual(normalise(sample()));
   });
 
   it('Python decodes what Node encodes', async () => {
-    const result = await execa('python3', [fixture('codec_peer.py'), 'check'], { env: pythonEnv(), input: encode(sample()), reject: false });
+    const result = await execa(PYTHON, [fixture('codec_peer.py'), 'check'], { env: pythonEnv(), input: encode(sample()), reject: false });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
   });
@@ -59,14 +59,14 @@ describe('the TypeScript and Python codecs agree', () => {
 describe('the TypeScript and Python message shapes agree', () => {
   it('Node accepts every event the Python side builds', async () => {
     // stripFinalNewline off: binary output may end in 0x0a (the last event's traceback does).
-    const { stdout } = await execa('python3', [fixture('protocol_peer.py'), 'events'], { env: pythonEnv(), encoding: 'buffer', stripFinalNewline: false });
+    const { stdout } = await execa(PYTHON, [fixture('protocol_peer.py'), 'events'], { env: pythonEnv(), encoding: 'buffer', stripFinalNewline: false });
     const events = decode(stdout as Uint8Array) as unknown[];
     const kinds = events.map((event) => {
       const parsed = parseEvent(event);
       expect(parsed, JSON.stringify(event)).toMatchObject({ ok: true });
       return parsed.ok ? parsed.event.kind : 'rejected';
     });
-    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat', 'telemetry', 'shared_error']));
+    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat', 'telemetry', 'shared_error', 'taken_back']));
     // Bytes and percentages arrive as the numbers Python sent, utilization null when unknown.
     const telemetry = events.map((event) => parseEvent(event)).flatMap((parsed) => (parsed.ok && parsed.event.kind === 'telemetry' ? [parsed.event] : []));
     expect(telemetry.map(({ memory_used, memory_free, memory_total, utilization, source }) => ({ memory_used, memory_free, memory_total, utilization, source }))).toEqual([
@@ -76,11 +76,12 @@ describe('the TypeScript and Python message shapes agree', () => {
   });
 
   it('Python understands every command Node builds', async () => {
-    const commands = [batchMessage(7, ['a.png', { id: 'x' }]), stopMessage, startCommand(1, 4), shutdownCommand];
-    const result = await execa('python3', [fixture('protocol_peer.py'), 'commands'], { env: pythonEnv(), input: encode(commands), reject: false });
+    const commands = [batchMessage(7, ['a.png', { id: 'x' }]), takeBackMessage(7), stopMessage, startCommand(1, 4), shutdownCommand];
+    const result = await execa(PYTHON, [fixture('protocol_peer.py'), 'commands'], { env: pythonEnv(), input: encode(commands), reject: false });
     expect(result.stderr).toBe('');
     expect(result.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
       { kind: 'batch', batch: 7, inputs: ['a.png', { id: 'x' }] },
+      { kind: 'take_back', batch: 7, inputs: [] },
       { kind: 'stop', batch: -1, inputs: [] },
       { kind: 'start', replica: 1, generation: 4 },
       { kind: 'shutdown', replica: -1, generation: -1 },

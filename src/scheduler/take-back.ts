@@ -1,0 +1,34 @@
+/**
+ * No replica idles while a batch that no replica has started waits anywhere. When the queue is
+ * empty and a ready replica holds nothing, the batch waiting last behind the longest queue is
+ * asked back from its replica; the replica gives it back only if it has not started it (the
+ * session hands it out again once confirmed), so no item runs twice.
+ */
+import type { BatchBook, ReplicaBook } from './books.js';
+
+export interface TakeBack {
+  device: number;
+  replica: number;
+  batch: number;
+}
+
+/** `books`: the live replicas. Marks each chosen batch as being taken back. */
+export function chooseTakeBacks(books: readonly ReplicaBook[], batches: ReadonlyMap<number, BatchBook>): TakeBack[] {
+  const idle = books.filter((book) => book.state === 'ready' && book.inFlight.length === 0).length;
+  const chosen: TakeBack[] = [];
+  for (let round = 0; round < idle; round += 1) {
+    let best: { book: ReplicaBook; batch: number; waiting: number } | undefined;
+    for (const book of books) {
+      // Only batches behind the running one: the first may have started.
+      const waiting = book.inFlight.slice(1).filter((batch) => !batches.get(batch)?.takingBack);
+      const last = waiting.at(-1);
+      const items = waiting.reduce((sum, batch) => sum + (batches.get(batch)?.items.length ?? 0), 0);
+      if (last !== undefined && (!best || items > best.waiting)) best = { book, batch: last, waiting: items };
+    }
+    if (!best) break;
+    const entry = batches.get(best.batch);
+    if (entry) entry.takingBack = true;
+    chosen.push({ device: best.book.device, replica: best.book.replica, batch: best.batch });
+  }
+  return chosen;
+}

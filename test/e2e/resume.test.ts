@@ -1,0 +1,64 @@
+/** An existing output: refused without a flag; --overwrite starts it afresh; --retry-failed runs its failed items again. */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { expectEachIdOnce, expectNoSurvivors, itemsFile } from '../helpers/checks.js';
+import { fixture, readOutput, runCli, scratchDir } from '../helpers/cli.js';
+
+describe('an existing output', () => {
+  it('is never clobbered without --resume or --overwrite', async () => {
+    const dir = scratchDir();
+    const output = path.join(dir, 'out.jsonl');
+    writeFileSync(output, '{"id": "item-0", "ok": true}\n');
+    const result = await runCli(['--script', fixture('echo.py'), '--inputs', itemsFile(dir, 5), '--output', output, '--gpus', 'cpu:1']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/already exists\. Pass --resume to continue it .* or --overwrite to start it again/);
+    expect(readFileSync(output, 'utf8')).toBe('{"id": "item-0", "ok": true}\n');
+  });
+
+  it('--overwrite starts it afresh: the old lines and the old .arrays file are gone', async () => {
+    const dir = scratchDir();
+    const output = path.join(dir, 'out.jsonl');
+    const arrays = path.join(dir, 'out.arrays');
+    const stale = [{ id: 'item-0', ok: false, error: { type: 'ValueError', message: 'old', traceback: '' } }, { id: 'gone-1', ok: true, result: 1 }, { id: 'gone-2', ok: true, result: 2 }];
+    writeFileSync(output, stale.map((line) => JSON.stringify(line)).join('\n') + '\n');
+    writeFileSync(arrays, Buffer.alloc(4096, 0xab));
+    const result = await runCli(['--script', fixture('echo.py'), '--inputs', itemsFile(dir, 10), '--output', output, '--gpus', 'cpu:1', '--overwrite']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const lines = expectEachIdOnce(output, 10);
+    expect(lines.every((line) => line.ok)).toBe(true);
+    expect(existsSync(arrays), 'the old .arrays file was kept: this run wrote no arrays').toBe(false);
+    await expectNoSurvivors(result.marker);
+  });
+
+  it('the printed --retry-failed command runs only the failed items again (--resume implied); each item stays once', async () => {
+    const dir = scratchDir();
+    const output = path.join(dir, 'out.jsonl');
+    const corrupt = path.join(dir, 'corrupt');
+    writeFileSync(corrupt, '');
+    const first = await runCli(['--script', fixture('fails_some.py'), '--inputs', itemsFile(dir, 30), '--output', output, '--gpus', 'cpu:1', '--batch-size', '8', '--opt', `while_exists=${corrupt}`]);
+    expect(first.exitCode, first.stderr).toBe(1);
+    const before = readFileSync(output, 'utf8').trimEnd().split('\n');
+    const failedIds = readOutput(output).filter((line) => !line.ok).map((line) => line.id).sort();
+    expect(failedIds).toEqual(['item-0', 'item-14', 'item-21', 'item-28', 'item-7']);
+    // The command the run printed, as a user would copy it (these paths need no quoting).
+    const hint = /To run only them again:\n\s+gpu-orchestrate (.*)/.exec(first.stderr);
+    expect(hint, first.stderr).not.toBeNull();
+    const args = (hint as RegExpExecArray)[1]?.split(' ') ?? [];
+    expect(args).toContain('--retry-failed');
+    expect(args).not.toContain('--resume');
+
+    rmSync(corrupt); // the user repairs the inputs
+    const again = await runCli(args);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/resuming .*: 25 item\(s\) already done, 5 to run; 5 failed item\(s\) to run again/);
+    const lines = expectEachIdOnce(output, 30);
+    expect(lines.every((line) => line.ok)).toBe(true);
+    const after = readFileSync(output, 'utf8').trimEnd().split('\n');
+    // The 25 lines that were ok are kept as they were; the 5 failed ones were replaced by new lines.
+    const keptOk = before.filter((line) => (JSON.parse(line) as { ok: boolean }).ok);
+    expect(after.slice(0, 25)).toEqual(keptOk);
+    expect(after.slice(25).map((line) => (JSON.parse(line) as { id: string }).id).sort()).toEqual(failedIds);
+    await expectNoSurvivors(again.marker);
+  });
+});
