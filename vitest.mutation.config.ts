@@ -35,4 +35,8 @@ const loadFailuresAsTests: Reporter = {
   },
 };
 
-export default mergeConfig(project, defineConfig({ test: { reporters: [loadFailuresAsTests] } }));
+const config = mergeConfig(project, defineConfig({ test: { reporters: [loadFailuresAsTests] } }));
+// Only unit tests run here (stryker.config.json keeps the rest out of the sandbox): no dist/ to
+// build and no CLI runs to clean up, so the project's global setup and setup files are left out.
+config.test = { ...config.test, globalSetup: [], setupFiles: [] };
+export default config;
