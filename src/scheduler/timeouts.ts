@@ -11,8 +11,8 @@ export interface Overdue {
 export function overdueBatches(books: readonly ReplicaBook[], batches: ReadonlyMap<number, BatchBook>, now: number, timeoutMs: number): Overdue[] {
   const late: Overdue[] = [];
   for (const book of books) {
-    const first = book.inFlight[0];
-    if (book.state !== 'ready' || first === undefined) continue;
+    const first = book.inFlight[0]; // only a ready replica holds batches: a lost one's are settled at once
+    if (first === undefined) continue;
     const items = (batches.get(first) as BatchBook).items.length; // every batch in flight has its book
     if (now - book.headSince > timeoutMs * items) late.push({ device: book.device, replica: book.replica, batch: first, items });
   }
