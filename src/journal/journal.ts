@@ -3,7 +3,7 @@
  * it (results.jsonl -> results.arrays) that holds array bytes at 64-byte aligned offsets so that
  * numpy can memory-map them.
  */
-import { closeSync, fdatasyncSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
 import path from 'node:path';
 import type { NdArray } from '../transport/codec.js';
 import type { ErrorInfo } from '../transport/messages.js';
@@ -45,13 +45,14 @@ export class Journal {
   private lastSync = Date.now();
   /** Lines appended but not yet written (see append). */
   private pending = '';
-  private flushScheduled = false;
+  /** The write at the end of this turn, once a batch was appended in it. */
+  private scheduled: NodeJS.Immediate | undefined;
   readonly arraysPath: string;
 
-  /** `append`: continue an existing output (--resume); otherwise start it afresh. */
+  /** `append`: continue an existing output (--resume); `create`: start it afresh, emptied. */
   constructor(
     readonly outputPath: string,
-    private readonly mode: 'create' | 'append' = 'create',
+    private readonly mode: 'create' | 'append',
   ) {
     this.fd = openSync(outputPath, mode === 'append' ? 'a' : 'w');
     this.arraysPath = arraysPathFor(outputPath);
@@ -63,13 +64,10 @@ export class Journal {
       this.arraysSize = fstatSync(this.arraysFd).size;
     }
     const padding = (ARRAY_ALIGNMENT - (this.arraysSize % ARRAY_ALIGNMENT)) % ARRAY_ALIGNMENT;
-    if (padding > 0) {
-      writeSync(this.arraysFd, Buffer.alloc(padding));
-      this.arraysSize += padding;
-    }
-    const offset = this.arraysSize;
-    writeSync(this.arraysFd, array.data);
-    this.arraysSize += array.data.byteLength;
+    const offset = this.arraysSize + padding;
+    // The zeros up to the aligned offset (none when it is aligned already) and the bytes, in one write.
+    writevSync(this.arraysFd, [Buffer.alloc(padding), array.data]);
+    this.arraysSize = offset + array.data.byteLength;
     return { dtype: array.dtype, shape: array.shape, file: path.basename(this.arraysPath), offset };
   };
 
@@ -80,17 +78,13 @@ export class Journal {
    * Whole lines only, so a batch is still either wholly in the file or torn at its end.
    */
   append(records: OutputRecord[]): void {
-    if (records.length === 0) return;
     for (const record of records) this.pending += `${toJsonLine(record as unknown as Record<string, unknown>, this.writeArray)}\n`;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    }
+    this.scheduled ??= setImmediate(this.flush);
   }
 
   /** Write the lines appended so far; close() calls it, so nothing appended is left behind. */
   readonly flush = (): void => {
-    this.flushScheduled = false;
+    this.scheduled = undefined;
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = '';

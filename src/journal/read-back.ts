@@ -20,31 +20,33 @@ export interface JournalContents {
   removedFailed: number;
 }
 
+/** cutTornTail looks for the last newline backwards, this many bytes at a time. */
+const CHUNK_BYTES = 1 << 20;
+
 /** Cut a torn last line off the file; returns how many bytes were cut. */
 export function cutTornTail(path: string): number {
   const fd = openSync(path, 'r+');
   try {
     const size = fstatSync(fd).size;
-    if (size === 0) return 0;
-    const chunk = Buffer.alloc(Math.min(size, 1 << 20));
-    let end = size;
-    // Look backwards for the last newline, a chunk at a time.
-    while (end > 0) {
-      const start = Math.max(0, end - chunk.length);
-      readSync(fd, chunk, 0, end - start, start);
-      const newline = chunk.subarray(0, end - start).lastIndexOf(0x0a);
-      if (newline >= 0) {
-        const keep = start + newline + 1;
-        if (keep < size) ftruncateSync(fd, keep);
-        return size - keep;
-      }
-      end = start;
-    }
-    ftruncateSync(fd, 0);
-    return size;
+    const keep = endOfLastLine(fd, size);
+    if (keep < size) ftruncateSync(fd, keep); // a file that ends cleanly is left untouched, its modification time too
+    return size - keep;
   } finally {
     closeSync(fd);
   }
+}
+
+/** Where the file's last whole line ends: just past its last newline, or 0 when it has none. */
+function endOfLastLine(fd: number, size: number): number {
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - CHUNK_BYTES);
+    const read = readSync(fd, chunk, 0, end - start, start);
+    const newline = chunk.subarray(0, read).lastIndexOf(0x0a);
+    if (newline >= 0) return start + newline + 1;
+    end = start;
+  }
+  return 0;
 }
 
 export async function readJournal(path: string, options: { dropFailed: boolean }): Promise<JournalContents> {

@@ -14,20 +14,20 @@ export interface TakeBack {
 
 /** `books`: the live replicas. Marks each chosen batch as being taken back. */
 export function chooseTakeBacks(books: readonly ReplicaBook[], batches: ReadonlyMap<number, BatchBook>): TakeBack[] {
+  const booked = (batch: number) => batches.get(batch) as BatchBook; // every batch in flight has its book
   const idle = books.filter((book) => book.state === 'ready' && book.inFlight.length === 0).length;
   const chosen: TakeBack[] = [];
   for (let round = 0; round < idle; round += 1) {
     let best: { book: ReplicaBook; batch: number; waiting: number } | undefined;
     for (const book of books) {
       // Only batches behind the running one: the first may have started.
-      const waiting = book.inFlight.slice(1).filter((batch) => !batches.get(batch)?.takingBack);
+      const waiting = book.inFlight.slice(1).filter((batch) => !booked(batch).takingBack);
       const last = waiting.at(-1);
-      const items = waiting.reduce((sum, batch) => sum + (batches.get(batch)?.items.length ?? 0), 0);
+      const items = waiting.reduce((sum, batch) => sum + booked(batch).items.length, 0);
       if (last !== undefined && (!best || items > best.waiting)) best = { book, batch: last, waiting: items };
     }
     if (!best) break;
-    const entry = batches.get(best.batch);
-    if (entry) entry.takingBack = true;
+    booked(best.batch).takingBack = true;
     chosen.push({ device: best.book.device, replica: best.book.replica, batch: best.batch });
   }
   return chosen;

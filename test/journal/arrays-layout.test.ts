@@ -24,7 +24,7 @@ describe('Journal: the .arrays file', () => {
       counting('complex64', [1]), //     8 bytes
       counting('bfloat16', [5]), //     10 bytes
     ];
-    const journal = new Journal(output);
+    const journal = new Journal(output, 'create');
     // spread over two batches, nested in lists and dicts as results are
     journal.append([record('a', { first: arrays[0], more: [arrays[1], { deep: arrays[2] }] })]);
     journal.append([record('b', arrays[3]), record('c', [[arrays[4]], arrays[5]])]);
@@ -52,7 +52,7 @@ describe('Journal: the .arrays file', () => {
     const values = [1.5, -2, 3.25, 1e-7, -0];
     const bytes = Buffer.alloc(values.length * 8);
     values.forEach((value, i) => bytes.writeDoubleLE(value, i * 8));
-    const journal = new Journal(output);
+    const journal = new Journal(output, 'create');
     journal.append([record('pad', new NdArray('uint8', [1], new Uint8Array([7]))), record('x', new NdArray('float64', [5], bytes))]);
     journal.close();
 
@@ -66,7 +66,7 @@ describe('Journal: the .arrays file', () => {
     const dir = folder();
     const output = path.join(dir, 'results.jsonl');
     const message = Uint8Array.from({ length: 32 }, (_, i) => i);
-    const journal = new Journal(output);
+    const journal = new Journal(output, 'create');
     journal.append([record('v', new NdArray('int32', [2], message.subarray(8, 16)))]);
     journal.close();
 

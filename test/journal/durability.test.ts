@@ -41,7 +41,7 @@ afterEach(() => {
 describe('Journal: durability', () => {
   it('writes the lines of a turn at its end, in one write, and every later turn again', async () => {
     const output = path.join(folder(), 'results.jsonl');
-    const journal = new Journal(output);
+    const journal = new Journal(output, 'create');
     const fd = descriptorOf(output);
     journal.append([record('a', 1)]);
     journal.append([record('b', 2), record('c', 3)]);
@@ -62,7 +62,7 @@ describe('Journal: durability', () => {
 
   it('fdatasyncs every 5 s and at the end, the arrays before the lines that point into them', async () => {
     const output = path.join(folder(), 'results.jsonl');
-    const journal = new Journal(output);
+    const journal = new Journal(output, 'create');
     const batch = async (id: string, atMs: number) => {
       vi.setSystemTime(1_000_000 + atMs);
       journal.append([record(id, { emb: float32([1, 2]) })]);
@@ -90,7 +90,7 @@ describe('Journal: durability', () => {
 
   it('syncs only the lines when no result held an array', async () => {
     const output = path.join(folder(), 'results.jsonl');
-    const journal = new Journal(output);
+    const journal = new Journal(output, 'create');
     journal.append([record('a', [1, 2])]);
     await nextTurn();
     vi.setSystemTime(1_000_000 + 5_000);

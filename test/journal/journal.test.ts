@@ -27,7 +27,7 @@ describe('Journal: the output file', () => {
   it('writes one line per record in the order appended: arrays as references, bytes as base64, failures with their error', () => {
     const dir = folder();
     const output = path.join(dir, 'results.jsonl');
-    const journal = new Journal(output);
+    const journal = new Journal(output, 'create');
     journal.append([
       record('a', { emb: float32([1, 2, 3]), raw: new Uint8Array([0, 255]) }),
       record('b', [float32([4, 5, 6, 7], [2, 2])]),
@@ -99,7 +99,7 @@ describe('Journal: the output file', () => {
   it('leaves an empty output for a run of zero items', () => {
     const dir = folder();
     const output = path.join(dir, 'results.jsonl');
-    new Journal(output).close();
+    new Journal(output, 'create').close();
     expect(readFileSync(output, 'utf8')).toBe('');
     expect(existsSync(path.join(dir, 'results.arrays'))).toBe(false);
   });
@@ -107,7 +107,7 @@ describe('Journal: the output file', () => {
   it.runIf(canListDescriptors)('holds neither file open once closed', () => {
     const dir = folder();
     const output = path.join(dir, 'results.jsonl');
-    const journal = new Journal(output);
+    const journal = new Journal(output, 'create');
     journal.append([record('a', { emb: float32([1]) })]);
     expect(openDescriptorsOf(output)).toHaveLength(1);
     expect(openDescriptorsOf(arraysPathFor(output))).toHaveLength(1);

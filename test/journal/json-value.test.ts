@@ -93,9 +93,16 @@ describe('toJsonLine', () => {
     expect(JSON.parse(text)).toEqual({ embedding: ref(a, 0), rest: [ref(b, 64), { deep: ref(c, 128) }] });
   });
 
-  it('writes a value of arrays only, with no plain field beside them', () => {
+  it('writes a value of arrays, bytes or large integers only, with no plain field beside them', () => {
     expect(line({ embedding: float32([1]) })).toBe('{"embedding":{"__ndarray__":{"dtype":"float32","shape":[1],"file":"out.arrays","offset":0}}}');
     expect(line({ blob: new Uint8Array([1]) })).toBe('{"blob":{"__bytes__":"AQ=="}}');
+    expect(line({ big: 2n ** 64n - 1n })).toBe('{"big":18446744073709551615}');
+  });
+
+  it('converts an array, bytes or a large integer that sits in a list beside plain entries', () => {
+    expect(line({ list: [1, float32([2])] })).toBe('{"list":[1,{"__ndarray__":{"dtype":"float32","shape":[1],"file":"out.arrays","offset":0}}]}');
+    expect(line({ list: ['a', new Uint8Array([1])] })).toBe('{"list":["a",{"__bytes__":"AQ=="}]}');
+    expect(line({ list: [null, 2n ** 60n] })).toBe('{"list":[null,1152921504606846976]}');
   });
 
   it('writes a Map as an object with string keys', () => {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cutTornTail, readJournal } from '../../src/journal/read-back.js';
@@ -37,6 +37,16 @@ describe('readJournal (--resume)', () => {
     const empty = journalFile('');
     expect(await readJournal(empty, { dropFailed: false })).toEqual({ recorded: new Map(), tornBytes: 0, unreadable: 0, removedFailed: 0 });
     expect(readFileSync(empty, 'utf8')).toBe('');
+  });
+
+  it('does not touch a file that ends cleanly, nor an empty one: their modification time stays', async () => {
+    const earlier = new Date('2001-02-03T04:05:06Z'); // as a finished run left it
+    for (const text of [`${ok('a')}\n`, '']) {
+      const file = journalFile(text);
+      utimesSync(file, earlier, earlier);
+      await readJournal(file, { dropFailed: false });
+      expect(statSync(file).mtime).toEqual(earlier);
+    }
   });
 
   it('empties a file whose only line is torn', async () => {
