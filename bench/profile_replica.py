@@ -10,9 +10,11 @@ controller's credit does), and prints the replica's CPU time per batch and the t
 from __future__ import annotations
 
 import argparse
+import atexit
 import cProfile
 import os
 import pstats
+import shutil
 import tempfile
 import threading
 import time
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("--script", default=str(NOOP))
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="go-profile-")
+    atexit.register(shutil.rmtree, folder, True)  # the socket folder goes, however the script ends
     events_endpoint, task_endpoint = f"ipc://{folder}/events", f"ipc://{folder}/task"
     context = zmq.Context()
     events = context.socket(zmq.PULL)
