@@ -16,39 +16,39 @@ describe('interrupted runs', () => {
     ['SIGTERM, sent to the controller as `kill PID` does', 'controller', 'SIGTERM', 'cpu:1'],
   ] as const)('%s: no new work; the batches running at the signal are written; exit 130 with how to resume; --resume does only the rest', async (_, target, signal, gpus) => {
     const dir = scratchDir();
-    itemsFile(dir, 400);
+    itemsFile(dir, 200);
     const output = path.join(dir, 'out.jsonl');
     const firstLog = path.join(dir, 'first.log');
-    // item-120's batch takes 3 s more: surely running when the signal comes, and within --grace (30 s).
+    // item-60's batch takes 2 s more: surely running when the signal comes, and within --grace (30 s).
     // --verbose shows what every process prints: a host or replica that took the Ctrl-C for itself would show a KeyboardInterrupt.
-    const run = startCli([...echoArgs(dir, output, firstLog), '--gpus', gpus, '--verbose', '--opt', 'delay=0.01', '--opt', 'stall=item-120', '--opt', 'stall_seconds=3']);
-    await waitFor(() => loggedIds(logLines(firstLog), 'start').includes('item-120'), 'item-120 to start');
+    const run = startCli([...echoArgs(dir, output, firstLog), '--gpus', gpus, '--verbose', '--opt', 'delay=0.01', '--opt', 'stall=item-60', '--opt', 'stall_seconds=2']);
+    await waitFor(() => loggedIds(logLines(firstLog), 'start').includes('item-60'), 'item-60 to start');
     if (target === 'group') run.signalGroup(signal);
     else run.signalController(signal);
     const interrupted = await run.done;
     expect(interrupted.exitCode, interrupted.stderr).toBe(130);
     expect(interrupted.stderr).toMatch(new RegExp(`${signal}: no new work; waiting up to 30 s for the \\d+ item\\(s\\) in flight`));
-    expect(interrupted.stderr).toMatch(/interrupted: \d+ of 400 items are in .*out\.jsonl\. To continue:\n\s+gpu-orchestrate .*--resume/);
+    expect(interrupted.stderr).toMatch(/interrupted: \d+ of 200 items are in .*out\.jsonl\. To continue:\n\s+gpu-orchestrate .*--resume/);
     expect(interrupted.stderr).not.toMatch(/KeyboardInterrupt|Traceback/);
     await expectNoSurvivors(interrupted.marker);
     const written = readOutput(output);
     const writtenIds = new Set(written.map((line) => line.id));
     // Every item that started, the stalled batch included, was finished and written; none twice.
     const started = new Set(loggedIds(logLines(firstLog), 'start'));
-    expect(started.has('item-120')).toBe(true);
+    expect(started.has('item-60')).toBe(true);
     expect(writtenIds).toEqual(started);
     expect(written).toHaveLength(writtenIds.size);
     expect(written.every((line) => line.ok)).toBe(true);
-    expect(writtenIds.size).toBeLessThan(400);
+    expect(writtenIds.size).toBeLessThan(200);
 
     const secondLog = path.join(dir, 'second.log');
     const resumed = await runCli([...echoArgs(dir, output, secondLog), '--gpus', 'cpu:1', '--resume']);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(new RegExp(`resuming .*: ${writtenIds.size} item\\(s\\) already done, ${400 - writtenIds.size} to run`));
-    expectEachIdOnce(output, 400);
+    expect(resumed.stderr).toMatch(new RegExp(`resuming .*: ${writtenIds.size} item\\(s\\) already done, ${200 - writtenIds.size} to run`));
+    expectEachIdOnce(output, 200);
     const redone = loggedIds(logLines(secondLog), 'item');
     expect(redone.filter((id) => writtenIds.has(id)), 'the resumed run redid finished items').toEqual([]);
-    expect(new Set(redone).size).toBe(400 - writtenIds.size);
+    expect(new Set(redone).size).toBe(200 - writtenIds.size);
   });
 
   it('--grace 1: a batch still running when the grace ends is cut: stopped, not written; exit 130; --resume completes the output', async () => {
@@ -98,13 +98,13 @@ describe('interrupted runs', () => {
 
   it('the controller SIGKILLed mid-run: no host or replica survives it, and --resume completes the output', async () => {
     const dir = scratchDir();
-    itemsFile(dir, 600);
+    itemsFile(dir, 200);
     const output = path.join(dir, 'out.jsonl');
     const log = path.join(dir, 'replicas.log');
-    // item-300's batch stalls: the run is surely mid-way, both replicas at work, when it is killed.
-    const first = startCli([...echoArgs(dir, output, log), '--gpus', 'cpu:1', '--workers-per-gpu', '2', '--opt', 'delay=0.01', '--opt', 'stall=item-300']);
+    // item-100's batch stalls: the run is surely mid-way, both replicas at work, when it is killed.
+    const first = startCli([...echoArgs(dir, output, log), '--gpus', 'cpu:1', '--workers-per-gpu', '2', '--opt', 'delay=0.01', '--opt', 'stall=item-100']);
     const ready = () => logLines(log).filter((line) => line.startsWith('ready ')).map((line) => Number(line.split(' ')[1]));
-    await waitFor(() => ready().length === 2 && loggedIds(logLines(log), 'start').includes('item-300'), 'both replicas ready and item-300 started');
+    await waitFor(() => ready().length === 2 && loggedIds(logLines(log), 'start').includes('item-100'), 'both replicas ready and item-100 started');
     const replicas = ready();
     first.signalController('SIGKILL');
     await first.done;
@@ -113,7 +113,7 @@ describe('interrupted runs', () => {
 
     const resumed = await runCli([...echoArgs(dir, output, path.join(dir, 'second.log')), '--gpus', 'cpu:1', '--resume']);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
-    const lines = expectEachIdOnce(output, 600);
+    const lines = expectEachIdOnce(output, 200);
     expect(lines.every((line) => line.ok)).toBe(true);
   });
 });

@@ -15,7 +15,7 @@ interface Batch {
   count: number;
 }
 
-const ITEMS = 240;
+const ITEMS = 160;
 
 describe('dynamic scheduling', () => {
   it('a device three times faster does its share of the items, and both finish together', async () => {
