@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 import threading
 import uuid
@@ -18,14 +17,8 @@ from gpu_orchestrate_worker import codec, protocol
 from gpu_orchestrate_worker.shared import Heartbeat, load_shared_data
 
 
-@pytest.fixture(autouse=True)
-def restore_import_state() -> Iterator[None]:
-    # load() puts the script's folder on sys.path and the script in sys.modules, as a replica needs.
-    path, modules = list(sys.path), set(sys.modules)
-    yield
-    sys.path[:] = path
-    for name in set(sys.modules) - modules:
-        del sys.modules[name]
+# load() puts the script's folder on sys.path and the script in sys.modules: undone after each test.
+pytestmark = pytest.mark.usefixtures("restore_import_state")
 
 
 class CountingHeartbeat:
