@@ -4,7 +4,7 @@
  * live in src/scheduler/ (what to retry, where, when to restart, when to give up); the modules
  * beside this one carry them out and write what they decide.
  */
-import { batchMessage, takeBackMessage } from '../transport/messages.js';
+import { batchMessage } from '../transport/messages.js';
 import type { LoopEvent } from './events.js';
 import { hostLost, restartHost, restartReplica } from './losses.js';
 import { systemPorts, type SessionPorts } from './ports.js';
@@ -97,7 +97,7 @@ function dispatch(session: Session): void {
     // puts the batch back.
     transport.send(assignment.device, assignment.replica, batchMessage(assignment.batch, inputs)).catch(() => undefined);
   }
-  for (const { device, replica, batch } of scheduler.takeBacks()) transport.send(device, replica, takeBackMessage(batch)).catch(() => undefined);
+  for (const { device, replica, batch } of scheduler.takeBacks()) transport.takeBack(device, replica, batch);
 }
 
 /** Ctrl-C (or SIGTERM) once: no new work, in-flight batches get the grace; twice: stop at once. */

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSession } from '../../src/session/session.js';
+import { PROTOCOL_VERSION } from '../../src/transport/messages.js';
 import { harness, settle, type Harness } from './fakes.js';
 
 let current: Harness | undefined;
@@ -60,7 +61,7 @@ describe('session with fake hosts', () => {
     const { h, done } = start({ devices: 2, replicas: 2, items: 40, batchSize: 4 });
     await settle();
     expect(h.launcher.hosts.map((host) => host.spec.config.device_label)).toEqual(['cpu:0', 'cpu:1']);
-    expect(h.launcher.hosts[0]?.spec.config).toMatchObject({ protocol_version: 1, replicas: 2, generations: [0, 0], task_endpoints: ['ipc://fake/task-0-0', 'ipc://fake/task-0-1'] });
+    expect(h.launcher.hosts[0]?.spec.config).toMatchObject({ protocol_version: PROTOCOL_VERSION, replicas: 2, generations: [0, 0], task_endpoints: ['ipc://fake/task-0-0', 'ipc://fake/task-0-1'] });
     readyAll(h, 2, 2);
     await answerEverything(h);
     expect(await done).toBe(0);
@@ -85,7 +86,7 @@ describe('session with fake hosts', () => {
     expect(h.transport.commands.filter((entry) => entry.message.kind === 'start')).toHaveLength(0); // the back-off first
     h.clock.advance(500);
     await settle();
-    expect(h.transport.commands.filter((entry) => entry.message.kind === 'start')).toEqual([{ device: 0, message: { v: 1, kind: 'start', replica: 0, generation: 1 } }]);
+    expect(h.transport.commands.filter((entry) => entry.message.kind === 'start')).toEqual([{ device: 0, message: { v: PROTOCOL_VERSION, kind: 'start', replica: 0, generation: 1 } }]);
     h.transport.emit({ kind: 'ready', device: 0, replica: 0, pid: 5100, generation: 1 });
     await answerEverything(h, (entry) => held.some((old) => old.batch === entry.batch)); // the dead replica answers nothing
     expect(await done).toBe(0);
@@ -193,8 +194,7 @@ describe('session with fake hosts', () => {
     expect(onZero.map((entry) => entry.device)).toEqual([0, 0, 0, 0]); // cpu:1 is still starting
     h.transport.emit({ kind: 'ready', device: 1, replica: 0, pid: 5010, generation: 0 });
     await answerEverything(h, (entry) => entry.device === 0); // cpu:1 does everything left
-    const asked = h.transport.sent.filter((entry) => entry.message.kind === 'take_back');
-    expect(asked).toEqual([{ device: 0, replica: 0, message: { v: 1, kind: 'take_back', batch: onZero[3]?.batch } }]);
+    expect(h.transport.takenBack).toEqual([{ device: 0, replica: 0, batch: onZero[3]?.batch }]);
     const sentBefore = h.transport.batches().length;
     h.transport.emit({ kind: 'taken_back', device: 0, replica: 0, batch: onZero[3]?.batch ?? -1 });
     await settle();
