@@ -59,7 +59,11 @@ up_failed() {
     say "last lines of $log:"
     tail -n 15 "$log" >&2
   done
-  say "set-up failed: tearing down what it made"
+  if [[ ${GPO_CLUSTER_KEEP:-} == 1 ]]; then
+    say "set-up failed; GPO_CLUSTER_KEEP=1 keeps what it made, logs included, in $STATE: look, then run cluster.sh down"
+    return
+  fi
+  say "set-up failed: tearing down what it made (GPO_CLUSTER_KEEP=1 keeps it, to debug)"
   cluster_down || true
 }
 

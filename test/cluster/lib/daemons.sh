@@ -57,7 +57,7 @@ state_pids() {
   lineage=" $(own_lineage | tr '\n' ' ') "
   for dir in /proc/[0-9]*; do
     [[ $lineage == *" ${dir#/proc/} "* ]] && continue
-    mapfile -d '' args <"$dir/cmdline" 2>/dev/null || continue
+    mapfile -d '' args 2>/dev/null <"$dir/cmdline" || continue
     if [[ "${args[*]}" == *"$STATE/"* ]]; then echo "${dir#/proc/}"; fi
   done
 }

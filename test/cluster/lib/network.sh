@@ -22,7 +22,7 @@ for word in sys.stdin.read().split():
     if net.prefixlen > 0 and net.overlaps(ours):
         print(word)
 ' "${GPO_CLUSTER_SUBNET}.0/24")
-  [[ -z $used ]] || die "${GPO_CLUSTER_SUBNET}.0/24 is already used on this machine ($(echo "$used" | tr '\n' ' ')); choose another with GPO_CLUSTER_SUBNET=10.X.Y"
+  [[ -z $used ]] || die "${GPO_CLUSTER_SUBNET}.0/24 is already used on this machine ($(sort -u <<<"$used" | tr '\n' ' ')); choose another with GPO_CLUSTER_SUBNET=10.X.Y"
 }
 
 network_up() {

@@ -25,14 +25,19 @@ preflight() {
   fi
 }
 
-install_packages() {
-  local cmd missing=0
+# The commands the cluster runs, each by the package that has it.
+missing_commands() {
+  local cmd
   for cmd in slurmctld slurmd sinfo srun scontrol munged sshd ssh-keygen; do
-    command -v "$cmd" >/dev/null || [[ -x /usr/sbin/$cmd ]] || missing=1
+    command -v "$cmd" >/dev/null || [[ -x /usr/sbin/$cmd ]] || echo "$cmd"
   done
-  [[ $missing -eq 1 ]] || return 0
-  command -v apt-get >/dev/null || die "Slurm, munge or sshd is missing and there is no apt-get: install ${PACKAGES[*]} (Slurm 22.05) by hand"
-  say "installing ${PACKAGES[*]} with apt-get"
+}
+
+install_packages() {
+  [[ -n $(missing_commands) ]] || return 0
+  command -v apt-get >/dev/null ||
+    die "$(missing_commands | tr '\n' ' ')missing and there is no apt-get: install ${PACKAGES[*]} (Slurm 22.05) by hand"
+  say "installing ${PACKAGES[*]} with apt-get ($(missing_commands | tr '\n' ' ')missing)"
   export DEBIAN_FRONTEND=noninteractive
   if ! apt-get install -y -qq "${PACKAGES[@]}" >"$STATE.apt.log" 2>&1; then
     apt-get update -qq >>"$STATE.apt.log" 2>&1 || true
@@ -43,4 +48,7 @@ install_packages() {
     fi
   fi
   rm -f "$STATE.apt.log"
+  # A package that is installed but lost a file is not reinstalled by apt-get install.
+  [[ -z $(missing_commands) ]] ||
+    die "$(missing_commands | tr '\n' ' ')still missing after apt-get install ${PACKAGES[*]}: apt-get install --reinstall ${PACKAGES[*]}"
 }

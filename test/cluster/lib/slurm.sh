@@ -11,7 +11,8 @@ munge_up() {
   # 9>&-: a daemon must not inherit the lock's descriptor (cluster.sh with_lock), or it would
   # hold the lock for as long as it lives. Every daemon below is started so.
   runuser -u munge -- /usr/sbin/munged --key-file="$STATE/munge/munge.key" --socket="$MUNGE_SOCKET" \
-    --pid-file="$STATE/munge/munged.pid" --log-file="$STATE/munge/munged.log" --seed-file="$STATE/munge/munged.seed" 9>&-
+    --pid-file="$STATE/munge/munged.pid" --log-file="$STATE/munge/munged.log" --seed-file="$STATE/munge/munged.seed" 9>&- ||
+    die "munged failed to start (exit $?); its log is $STATE/munge/munged.log"
   wait_pidfile "$STATE/munge/munged.pid" munged "$STATE/munge/munged.log"
 }
 
@@ -61,7 +62,7 @@ CONF
 
 slurmctld_up() {
   # -i: ignore state saved by an earlier cluster (there is none after a complete teardown).
-  slurmctld -i -f "$SLURM_CONF" 9>&-
+  slurmctld -i -f "$SLURM_CONF" 9>&- || die "slurmctld failed to start (exit $?); its log is $STATE/slurm/ctld/slurmctld.log"
   wait_pidfile "$STATE/slurm/ctld/slurmctld.pid" slurmctld "$STATE/slurm/ctld/slurmctld.log"
 }
 
@@ -69,7 +70,8 @@ slurmctld_up() {
 # remounts /sys, and slurmd then fails on /sys/fs/cgroup.
 slurmd_up() {
   local node=$1
-  node_enter "$node" slurmd -f "$SLURM_CONF" -N "$node" 9>&-
+  node_enter "$node" slurmd -f "$SLURM_CONF" -N "$node" 9>&- ||
+    die "slurmd of $node failed to start (exit $?); its log is $STATE/nodes/$node/slurmd.log"
   wait_pidfile "$STATE/nodes/$node/slurmd.pid" "slurmd of $node" "$STATE/nodes/$node/slurmd.log"
 }
 

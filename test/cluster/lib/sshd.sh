@@ -39,7 +39,8 @@ StrictModes no
 AcceptEnv GPU_ORCHESTRATE_TEST_MARKER
 LogLevel VERBOSE
 CONF
-    node_enter "$node" /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" 9>&-
+    node_enter "$node" /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" 9>&- ||
+      die "sshd of $node failed to start (exit $?); its log is $dir/sshd.log"
     wait_pidfile "$dir/sshd.pid" "sshd of $node" "$dir/sshd.log"
   done
   cat >"$SSH_CONFIG" <<CONF
