@@ -8,6 +8,7 @@
 #   cluster.sh leftovers       list what a teardown left (exit 1 when anything)
 #   cluster.sh exec NODE CMD.. run a command on a node
 #   cluster.sh link NODE up|down
+#   cluster.sh slurmd NODE     start the node's slurmd again (after a test killed it)
 #   cluster.sh ps [NODE]       our processes, per node
 #   cluster.sh env             the exports that point Slurm and ssh at this cluster
 # Settings: GPO_CLUSTER_DIR, GPO_CLUSTER_NODES, GPO_CLUSTER_CPUS, GPO_CLUSTER_SUBNET,
@@ -126,7 +127,8 @@ case $command in
     ;;
   exec) [[ $# -ge 2 ]] || die "usage: cluster.sh exec NODE COMMAND [ARGS...]"; node_enter "$@" ;;
   link) [[ $# -eq 2 ]] || die "usage: cluster.sh link NODE up|down"; node_link "$1" "$2" ;;
+  slurmd) [[ $# -eq 1 ]] || die "usage: cluster.sh slurmd NODE"; slurmd_up "$1" ;;
   ps) for node in ${1:-$(our_netns)}; do node_ps "$node" | sed "s/^/$node /"; done ;;
   env) echo "export SLURM_CONF=$SLURM_CONF PATH=$STATE/bin:\$PATH" ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
  * helpers only read that description (see test/cluster/README.md).
  */
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Options, type ResultPromise } from 'execa';
@@ -116,6 +117,34 @@ export function nodeProcesses(name: string): NodeProcess[] {
 export function nodeOfProcess(pid: number): string | undefined {
   const namespace = netnsOf(String(pid));
   return cluster().nodes.find((candidate) => nodeNetns(candidate.name) === namespace)?.name;
+}
+
+/** The node's slurmd pid, from its pid file. */
+export function slurmdPid(name: string): number {
+  return Number(readFileSync(path.join(cluster().dir, 'nodes', node(name).name, 'slurmd.pid'), 'utf8').trim());
+}
+
+/** Starts the node's slurmd again (after a test killed it); it registers with slurmctld at once. */
+export async function startSlurmd(name: string): Promise<void> {
+  const result = await clusterScript(['slurmd', name]);
+  if (result.exitCode !== 0) throw new Error(`could not start the slurmd of ${name}: ${String(result.all)}`);
+}
+
+/**
+ * Waits until sinfo shows every node idle again: after a node was cut off for longer than
+ * cluster().slurmdTimeout, slurmctld marks it down and takes it back only on its next ping
+ * (up to a minute later). Tests that break a node call this before they end.
+ */
+export async function waitIdle(timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let states = '';
+  while (Date.now() < deadline) {
+    states = String((await execa('sinfo', ['-h', '-N', '-o', '%N %t'], { env: clusterEnv(), reject: false })).stdout);
+    const idle = new Set(states.split('\n').filter((line) => line.endsWith(' idle')).map((line) => line.split(' ')[0]));
+    if (cluster().nodes.every((candidate) => idle.has(candidate.name))) return;
+    await sleep(500);
+  }
+  throw new Error(`the cluster's nodes were not all idle after ${timeoutMs / 1000} s; sinfo says: ${states.replace(/\n/g, '; ')}`);
 }
 
 /** Runs test/cluster/cluster.sh (up, down, leftovers, ...). */

@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { isAlive, waitFor } from '../helpers/processes.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { cluster, clusterEnv, nodeNetns, nodeOfProcess, nodeProcesses, onNode, setLink } from './cluster.js';
+import { cluster, clusterEnv, nodeNetns, nodeOfProcess, nodeProcesses, onNode, setLink, slurmdPid, startSlurmd, waitIdle } from './cluster.js';
 
 // Connects from the node to HOST:PORT (retrying while the port refuses or the link settles, up to
 // ATTEMPTS tries of 2 s each), sends a line naming the node's hostname, prints the echo.
@@ -110,6 +110,25 @@ print(json.dumps({"rank": int(os.environ["SLURM_PROCID"]), "node": os.environ["S
     }
     // The bridge port forwards again at once (no STP), but give ARP a few tries.
     expect((await roundTrip(victim, 15)).echo).toBe(`ping from ${victim}`);
+    await waitIdle();
+  });
+
+  it("a node whose slurmd is killed keeps its processes; its slurmd started again, Slurm runs tasks there", async () => {
+    const victim = cluster().nodes.at(-1)?.name as string;
+    const sleeper = onNode(victim, 'sleep', ['600']);
+    try {
+      const pid = slurmdPid(victim);
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => !isAlive(pid), `the slurmd of ${victim} (pid ${pid}) to die`, 10_000);
+      expect(nodeProcesses(victim).filter((process) => process.command.startsWith('slurmd '))).toEqual([]);
+      expect(isAlive(sleeper.pid ?? -1)).toBe(true);
+    } finally {
+      await startSlurmd(victim);
+      sleeper.kill('SIGKILL');
+    }
+    await waitIdle();
+    const result = await execa('srun', ['-N1', '-w', victim, 'hostname'], { env: clusterEnv() });
+    expect(result.stdout.trim()).toBe(victim);
   });
 
   it("lists a node's processes: the node's own, not another node's nor the root namespace's", async () => {
