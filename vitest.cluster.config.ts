@@ -11,7 +11,8 @@ const teardownPhase = process.env.GPO_CLUSTER_PHASE === 'teardown';
 export default defineConfig({
   test: {
     include: teardownPhase ? ['test/cluster/teardown.phase.ts'] : ['test/cluster/**/*.test.ts'],
-    globalSetup: ['test/helpers/build.ts', 'test/cluster/global-setup.ts'],
+    // The teardown phase runs no CLI: no build, and no cluster required before it starts.
+    globalSetup: teardownPhase ? [] : ['test/helpers/build.ts', 'test/cluster/global-setup.ts'],
     setupFiles: ['test/helpers/cleanup.ts', 'test/cluster/setup-env.ts'],
     // One cluster for every file: files take turns on it.
     fileParallelism: false,

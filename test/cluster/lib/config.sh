@@ -5,7 +5,7 @@
 # All state (configs, keys, spool, logs, pid files) lives under this one folder, so that
 # teardown is `rm -rf` of it once the daemons are gone.
 GPO_CLUSTER_DIR=${GPO_CLUSTER_DIR:-/tmp/gpo-cluster}
-# Number of nodes (network namespaces, each with one slurmd): 1 to 3.
+# Number of nodes (network namespaces, each with one slurmd): 2 or 3.
 GPO_CLUSTER_NODES=${GPO_CLUSTER_NODES:-2}
 # CPUs each node declares to Slurm (config_overrides lets it exceed the real ones).
 GPO_CLUSTER_CPUS=${GPO_CLUSTER_CPUS:-2}
@@ -48,7 +48,7 @@ die() {
 }
 
 validate_config() {
-  [[ $GPO_CLUSTER_NODES =~ ^[1-3]$ ]] || die "GPO_CLUSTER_NODES=$GPO_CLUSTER_NODES: give 1, 2 or 3 nodes"
+  [[ $GPO_CLUSTER_NODES =~ ^[23]$ ]] || die "GPO_CLUSTER_NODES=$GPO_CLUSTER_NODES: give 2 or 3 nodes (the tests need two)"
   [[ $GPO_CLUSTER_CPUS =~ ^[1-9][0-9]?$ ]] || die "GPO_CLUSTER_CPUS=$GPO_CLUSTER_CPUS: give a CPU count from 1 to 99"
   [[ $GPO_CLUSTER_SUBNET =~ ^10\.([0-9]{1,3})\.([0-9]{1,3})$ ]] ||
     die "GPO_CLUSTER_SUBNET=$GPO_CLUSTER_SUBNET: give the first three numbers of a private 10.x.y.0/24, e.g. 10.201.0"
