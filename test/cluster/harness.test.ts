@@ -136,9 +136,10 @@ print(json.dumps({"rank": int(os.environ["SLURM_PROCID"]), "node": os.environ["S
     const sleeper = onNode(first, 'sleep', ['600']);
     try {
       const pid = sleeper.pid ?? -1;
-      // nsenter execs the command: the child's pid is the sleep's, once it has entered the node.
-      await waitFor(() => nodeOfProcess(pid) === first, `sleep (pid ${pid}) to enter ${first}`, 10_000);
-      expect(nodeProcesses(first)).toContainEqual({ pid, command: 'sleep 600' });
+      // nsenter enters the node, then execs the command: the child's pid becomes the sleep's.
+      const isSleep = (found: { pid: number; command: string }): boolean => found.pid === pid && found.command === 'sleep 600';
+      await waitFor(() => nodeProcesses(first).some(isSleep), `sleep (pid ${pid}) to run on ${first}`, 10_000);
+      expect(nodeOfProcess(pid)).toBe(first);
       expect(nodeProcesses(second).map((process) => process.pid)).not.toContain(pid);
       expect(nodeOfProcess(process.pid)).toBeUndefined();
       for (const node of cluster().nodes) {
