@@ -33,7 +33,6 @@ with_lock() {
 }
 
 cluster_up() {
-  validate_config
   [[ ! -e $STATE && -z $(network_leftovers) ]] ||
     die "a cluster is up or left over ($STATE, or $(network_leftovers | head -n1)); run test/cluster/cluster.sh down first"
   install -d -m 0755 "$STATE"
@@ -76,7 +75,7 @@ cluster_down() {
   for pid in $(state_pids); do stop_pid "$pid" "process $pid (its command line names $STATE)" || ok=1; done
   uts_down
   network_down
-  [[ -e $STATE ]] && rm -rf "$STATE"
+  if [[ -e $STATE ]]; then rm -rf "$STATE" || say "could not remove all of $STATE"; fi
   local left
   left=$(cluster_leftovers)
   if [[ -n $left ]]; then
@@ -110,6 +109,7 @@ JSON
 
 command=${1:-}
 [[ $# -gt 0 ]] && shift
+validate_config
 if [[ $command != env && $command != ps && $EUID -ne 0 ]]; then
   die "cluster.sh $command needs root (namespaces, a bridge, /etc/hosts, daemons): run it as root"
 fi

@@ -52,5 +52,7 @@ validate_config() {
   [[ $GPO_CLUSTER_CPUS =~ ^[1-9][0-9]?$ ]] || die "GPO_CLUSTER_CPUS=$GPO_CLUSTER_CPUS: give a CPU count from 1 to 99"
   [[ $GPO_CLUSTER_SUBNET =~ ^10\.([0-9]{1,3})\.([0-9]{1,3})$ ]] ||
     die "GPO_CLUSTER_SUBNET=$GPO_CLUSTER_SUBNET: give the first three numbers of a private 10.x.y.0/24, e.g. 10.201.0"
-  [[ $GPO_CLUSTER_DIR == /* && $GPO_CLUSTER_DIR != / ]] || die "GPO_CLUSTER_DIR=$GPO_CLUSTER_DIR: give an absolute folder (it is removed by teardown)"
+  # Teardown removes this folder: only one named for the cluster, never / or a home.
+  [[ $GPO_CLUSTER_DIR == /* && $GPO_CLUSTER_DIR != *[[:space:]]* && $(basename "$GPO_CLUSTER_DIR") == *gpo-cluster* ]] ||
+    die "GPO_CLUSTER_DIR='$GPO_CLUSTER_DIR': give an absolute folder, without spaces, whose name contains gpo-cluster (teardown removes it)"
 }

@@ -39,7 +39,8 @@ stop_pidfile() {
   local pidfile=$1 what=$2 pid
   [[ -f $pidfile ]] || return 0
   pid=$(cat "$pidfile" 2>/dev/null || true)
-  [[ $pid =~ ^[0-9]+$ ]] && stop_pid "$pid" "$what"
+  # A pid file caught half-written names nothing: the sweeps after it find the daemon.
+  if [[ $pid =~ ^[0-9]+$ ]]; then stop_pid "$pid" "$what"; fi
 }
 
 # This shell and its ancestors: never swept, whatever their command line says.
