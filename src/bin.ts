@@ -20,6 +20,11 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// A write past the file size limit (ulimit -f) must fail with EFBIG, which the journal reports
+// as a write error, not kill the controller with SIGXFSZ. Node ignores SIGXFSZ, but execa's
+// cleanup (signal-exit) listens for it and raises it again when it is the only listener.
+process.on('SIGXFSZ', () => undefined);
+
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
   const program = buildCli(packageJson.version, {
