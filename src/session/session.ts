@@ -131,8 +131,8 @@ async function stop(session: Session): Promise<void> {
   } finally {
     for (const { stats } of session.devices) {
       stats.finishedAt ??= session.clock.now();
-      // A run stopped by a fatal error did not finish its devices' work: say so, not "done".
-      if (stats.state !== 'failed' && stats.state !== 'out') stats.state = flags.fatal ? 'stopped' : 'done';
+      // A run stopped by a fatal error or interrupted did not finish its devices' work: say so, not "done".
+      if (stats.state !== 'failed' && stats.state !== 'out') stats.state = flags.fatal ? 'stopped' : flags.draining ? 'interrupted' : 'done';
     }
     await session.view.stop();
     session.transport.close();
