@@ -43,8 +43,8 @@ export interface OutputFailure {
 }
 
 /**
- * Writes every byte of `chunks` from `done.bytes` on: a write to a file system that fills up can
- * land part of its bytes and return, and the next one fails. `done.bytes` says how far it got.
+ * Writes every byte of `chunks`: a write to a file system that fills up can land part of its
+ * bytes and return, and only the next one fails. `done.bytes` (given as 0) says how far it got.
  */
 function writeAll(fd: number, chunks: Uint8Array[], done: { bytes: number }): void {
   const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
