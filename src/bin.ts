@@ -12,13 +12,25 @@ import { doctor } from './workers/python.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-// `gpu-orchestrate --help | head`: a reader that stops early is not an error.
+// `gpu-orchestrate --help | head`, `gpu-orchestrate ... 2>&1 | head -1`: a reader that stops early
+// is not an error, and it does not end a run (exiting here once left the run half done, its
+// folder behind, with exit 0): what it would have read is dropped, and the run goes on to its end
+// and its own exit code. The run's product is its output file, not this text.
+const readerGone = new Set<NodeJS.WriteStream>();
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
+    if (error.code !== 'EPIPE' && !readerGone.has(stream)) throw error;
+    readerGone.add(stream); // later writes fail too (the stream is destroyed): ignore them as well
   });
 }
+const writeTo = (stream: NodeJS.WriteStream) => (text: string) => {
+  if (!readerGone.has(stream)) stream.write(text);
+};
+
+// A write past the file size limit (ulimit -f) must fail with EFBIG, which the journal reports
+// as a write error, not kill the controller with SIGXFSZ. Node ignores SIGXFSZ, but execa's
+// cleanup (signal-exit) listens for it and raises it again when it is the only listener.
+process.on('SIGXFSZ', () => undefined);
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -26,8 +38,8 @@ async function main(argv: string[]): Promise<number> {
     async run(raw) {
       const config = buildRunConfig(raw);
       exitCode = await run(config, {
-        stdout: (text) => process.stdout.write(text),
-        stderr: (text) => process.stderr.write(text),
+        stdout: writeTo(process.stdout),
+        stderr: writeTo(process.stderr),
         // A terminal that reports no width (some pseudo-terminals) gets the line view: rows need a width.
         isTTY: Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0,
         argv: argv.slice(2),
@@ -35,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     },
     async doctor(options) {
       const report = await doctor(options.python);
-      process.stdout.write(formatDoctor(report, systemDiscovery()));
+      writeTo(process.stdout)(formatDoctor(report, systemDiscovery()));
       if (!doctorReady(report)) exitCode = ExitCode.setup;
     },
   });
@@ -48,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     if (error instanceof GpuOrchestrateError) {
-      process.stderr.write(`gpu-orchestrate: ${error.message}\n`);
+      writeTo(process.stderr)(`gpu-orchestrate: ${error.message}\n`);
       return error.exitCode;
     }
     throw error;

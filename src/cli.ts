@@ -31,8 +31,10 @@ The script defines setup(ctx) -> model and infer(model, batch) -> one result per
 Each output line: {"id", "input", "ok", "result" | "error", "device", "replica", "attempts", "duration"}.
 
 Exit codes: 0 every item succeeded; 1 some items failed (see their lines); 2 bad command line or
-inputs; 3 the script or Python environment cannot run (nothing ran); 4 every device was lost
-(what finished is in the output); 130 interrupted (--resume continues).`;
+inputs, or the output is being written by another run; 3 the script or Python environment cannot
+run (nothing ran); 4 every device was lost (what finished is in the output); 74 the output could
+not be written, e.g. a full disk (what is in it is whole; --resume continues); 130 interrupted
+(--resume continues).`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

@@ -2,7 +2,7 @@
  * One run, from a validated config to an exit code: inputs, devices, the dry run, the checks
  * made before any device starts, the output (new, overwritten or resumed), then the session.
  */
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolveDevices, type Device, type DeviceDiscovery } from './devices/devices.js';
 import { cpuShareWarning, threadsPerReplica } from './devices/cpu-share.js';
@@ -10,8 +10,11 @@ import { systemDiscovery } from './devices/nvidia-smi.js';
 import { ExitCode, UsageError } from './errors.js';
 import { readInputs, type Item } from './inputs/read-inputs.js';
 import { Journal, arraysPathFor } from './journal/journal.js';
+import { OutputLock } from './journal/output-lock.js';
 import { readJournal } from './journal/read-back.js';
 import type { RunConfig } from './options/config.js';
+import { commandLineWith } from './util/command-line.js';
+import { describeFsError } from './util/fs-errors.js';
 import { formatBytes } from './util/format-bytes.js';
 import { runSession } from './session/session.js';
 import { planReplicas, type ReplicaPlan } from './scheduler/replica-plan.js';
@@ -87,6 +90,35 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
     io.stdout(dryRunReport(config, plan, devices, items, source.description, threads));
     return ExitCode.ok;
   }
+  // One writer per output, before anything of it is read, cut or written: a second run on it is
+  // refused here, naming the run that holds it (src/journal/output-lock.ts).
+  const lock = OutputLock.acquire(config.output, { pid: process.pid, command: commandLineWith(io.argv ?? [], { add: [], remove: [] }), started: new Date().toISOString() });
+  try {
+    if (lock.warning) notice(`warning: ${lock.warning}\n`);
+    return await runLocked(config, io, { items, description: source.description, devices, plan, threads, notice });
+  } finally {
+    lock.release();
+  }
+}
+
+interface Prepared {
+  items: Item[];
+  description: string;
+  devices: Device[];
+  plan: ReplicaPlan;
+  threads: number;
+  notice: (text: string) => void;
+}
+
+/** The rest of a run, with the output's lock held. */
+async function runLocked(config: RunConfig, io: RunIo, { items, description, devices, plan, threads, notice }: Prepared): Promise<number> {
+  if (existsSync(config.output)) {
+    try {
+      accessSync(config.output, constants.W_OK);
+    } catch (error) {
+      throw new UsageError(`--output ${config.output}: cannot write to it (${describeFsError(error)}); give another --output, or make it writable`);
+    }
+  }
   if (config.existingOutput === 'refuse' && outputHasContent(config.output)) {
     throw new UsageError(`${config.output} already exists. Pass --resume to continue it (only the items it lacks run), or --overwrite to start it again.`);
   }
@@ -95,7 +127,7 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
 
   if (items.length === 0) {
     if (config.existingOutput !== 'resume') writeFileSync(config.output, '');
-    notice(`nothing to do: ${source.description} holds no items; ${config.output} is empty\n`);
+    notice(`nothing to do: ${description} holds no items; ${config.output} is empty\n`);
     return ExitCode.ok;
   }
 

@@ -8,9 +8,11 @@
  *   any other file    a list of paths, one a line (blank lines and # comments skipped)
  *   anything else     a glob such as 'images/**\/*.png', sorted
  */
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import { glob } from 'tinyglobby';
 import { UsageError } from '../errors.js';
+import { describeFsError } from '../util/fs-errors.js';
 
 export interface Item {
   id: string;
@@ -56,6 +58,10 @@ export function parseJsonl(text: string, source: string): Item[] {
     if (ownId !== undefined && typeof ownId !== 'string' && typeof ownId !== 'number') {
       throw new UsageError(`${source}, line ${lineNumber}: "id" must be a string or a number, got ${JSON.stringify(ownId)}`);
     }
+    // JSON.parse rounds integers past 2^53: two such ids could become one, or not the id written.
+    if (typeof ownId === 'number' && Number.isInteger(ownId) && !Number.isSafeInteger(ownId)) {
+      throw new UsageError(`${source}, line ${lineNumber}: its "id" is a number past 2^53, which cannot be read exactly (it reads as ${ownId}); write the id as a string, in quotes`);
+    }
     items.push({ id: ownId === undefined ? String(lineNumber) : String(ownId), input: value });
   });
   return items;
@@ -77,9 +83,18 @@ export async function readInputs(spec: string, stdin: NodeJS.ReadableStream = pr
   return result;
 }
 
+/** Text as an editor may save it: a UTF-8 byte order mark at the start is not part of the first line. */
+function withoutBom(text: string): string {
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+
+function unreadable(spec: string, error: unknown): UsageError {
+  return new UsageError(`--inputs ${spec}: cannot be read (${describeFsError(error)}); make it readable for this user, or give a copy you can read`);
+}
+
 async function readSource(spec: string, stdin: NodeJS.ReadableStream): Promise<InputSource> {
   if (spec === '-') {
-    const text = await readStream(stdin);
+    const text = withoutBom(await readStream(stdin));
     const first = text.split(/\r?\n/).find((line) => line.trim().length > 0)?.trim() ?? '';
     return first.startsWith('{')
       ? { items: parseJsonl(text, 'standard input'), description: 'JSONL from standard input' }
@@ -88,12 +103,18 @@ async function readSource(spec: string, stdin: NodeJS.ReadableStream): Promise<I
 
   const info = await stat(spec).catch(() => undefined);
   if (info?.isDirectory()) {
+    // An unreadable folder would be walked as an empty one: a run of zero items that says nothing.
+    await access(spec, constants.R_OK | constants.X_OK).catch((error: unknown) => {
+      throw unreadable(spec, error);
+    });
     const files = await glob('**/*', { cwd: spec, onlyFiles: true, dot: false, absolute: false });
     const joined = files.sort().map((file) => `${spec.replace(/\/+$/, '')}/${file}`);
     return { items: pathItems(joined), description: `files under ${spec}` };
   }
   if (info?.isFile()) {
-    const text = await readFile(spec, 'utf8');
+    const text = withoutBom(await readFile(spec, 'utf8').catch((error: unknown) => {
+      throw unreadable(spec, error);
+    }));
     if (spec.toLowerCase().endsWith('.jsonl')) return { items: parseJsonl(text, spec), description: `JSONL file ${spec}` };
     return { items: pathItems(listLines(text)), description: `list of paths in ${spec}` };
   }

@@ -2,11 +2,13 @@
  * Raw command-line options -> a validated, typed run configuration.
  * The one place that knows the defaults; everything downstream takes a RunConfig.
  */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDeviceRequest, type DeviceRequest } from '../devices/devices.js';
 import { UsageError } from '../errors.js';
+import { describeFsError } from '../util/fs-errors.js';
+import { checkOutputPath } from './output-path.js';
 
 export const DEFAULTS = {
   gpus: 'all',
@@ -135,13 +137,15 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
   if (!existsSync(script)) throw new UsageError(`--script ${raw.script}: no such file`);
   if (!statSync(script).isFile()) throw new UsageError(`--script ${raw.script}: not a file; give the path of a Python script`);
 
+  try {
+    accessSync(script, constants.R_OK);
+  } catch (error) {
+    throw new UsageError(`--script ${raw.script}: cannot be read (${describeFsError(error)}); make it readable, or give a copy you can read`);
+  }
+
   const output = path.resolve(cwd, raw.output as string);
-  if (existsSync(output) && statSync(output).isDirectory()) {
-    throw new UsageError(`--output ${raw.output}: is a directory; give a file path such as results.jsonl`);
-  }
-  if (!existsSync(path.dirname(output))) {
-    throw new UsageError(`--output ${raw.output}: the folder ${path.dirname(output)} does not exist; create it first`);
-  }
+  const inputs = path.resolve(cwd, raw.inputs as string);
+  checkOutputPath(raw.output as string, output, { '--script': script, ...(raw.inputs !== '-' && existsSync(inputs) ? { '--inputs': inputs } : {}) });
 
   if (raw.resume && raw.overwrite) throw new UsageError('--resume and --overwrite contradict each other: --resume continues the output, --overwrite starts it again');
   if (raw.retryFailed && raw.overwrite) throw new UsageError('--retry-failed continues an output; it cannot go with --overwrite');

@@ -5,11 +5,14 @@
 import { ExitCode } from '../errors.js';
 import { summaryTable } from '../progress/summary.js';
 import { commandLineWith } from '../util/command-line.js';
+import { outputFailedError } from './output-failure.js';
 import type { Session } from './state.js';
 
 export function report(session: Session): number {
   const { stats, config, io, flags } = session;
   stats.endedAt = session.clock.now();
+  // A write that failed, also the last one at close, decides what the user must do first.
+  if (session.journal.failure) throw outputFailedError(session, session.journal.failure);
   if (flags.fatal) throw flags.fatal;
   if (!config.quiet) io.stderr(`\n${summaryTable(stats, stats.endedAt)}\n`);
   if (flags.draining) {

@@ -7,6 +7,7 @@
 import { batchMessage } from '../transport/messages.js';
 import type { LoopEvent } from './events.js';
 import { hostLost, restartHost, restartReplica } from './losses.js';
+import { outputFailedError } from './output-failure.js';
 import { systemPorts, type SessionPorts } from './ports.js';
 import { report } from './report.js';
 import { routeMessage } from './route.js';
@@ -29,6 +30,7 @@ export async function runSession(setup: SessionSetup, ports: SessionPorts = syst
     throw error;
   }
   const offSignal = ports.onSignal((name) => session.queue.push({ type: 'signal', name }));
+  session.journal.onFailure(() => session.queue.push({ type: 'output-failed' }));
   const stopTicks = ports.clock.every(TICK_MS, () => session.queue.push({ type: 'tick' }));
   try {
     start(session);
@@ -62,7 +64,8 @@ async function loop(session: Session): Promise<void> {
   const { flags } = session;
   while (!finished(session) && !flags.fatal && !flags.abortNow) {
     handle(session, await session.queue.next());
-    if (!flags.draining && !flags.fatal) dispatch(session);
+    // No new work once a result could not be written: it could not be written either.
+    if (!flags.draining && !flags.fatal && !session.journal.failure) dispatch(session);
   }
 }
 
@@ -74,6 +77,10 @@ function handle(session: Session, event: LoopEvent): void {
       return onTick(session);
     case 'signal':
       return onSignal(session, event.name);
+    case 'output-failed':
+      // Stop as for any fatal error: no new work, every process stopped, the output closed.
+      if (session.journal.failure) session.flags.fatal ??= outputFailedError(session, session.journal.failure);
+      return;
     case 'restart-replica':
       return restartReplica(session, event.device, event.replica, event.incarnation);
     case 'host-exit': {
@@ -124,8 +131,8 @@ async function stop(session: Session): Promise<void> {
   } finally {
     for (const { stats } of session.devices) {
       stats.finishedAt ??= session.clock.now();
-      // A run stopped by a fatal error did not finish its devices' work: say so, not "done".
-      if (stats.state !== 'failed' && stats.state !== 'out') stats.state = flags.fatal ? 'stopped' : 'done';
+      // A run stopped by a fatal error or interrupted did not finish its devices' work: say so, not "done".
+      if (stats.state !== 'failed' && stats.state !== 'out') stats.state = flags.fatal ? 'stopped' : flags.draining ? 'interrupted' : 'done';
     }
     await session.view.stop();
     session.transport.close();

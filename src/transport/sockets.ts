@@ -6,12 +6,12 @@
  * lost one costs nothing, since the batch then runs where it is).
  * Endpoints are ipc:// files in the run's private folder (mode 0700): no other user can connect.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Publisher, Pull, Push } from 'zeromq';
 import { decode, encode } from './codec.js';
 import { MAX_EVENT_BYTES, parseEvent, takeBackMessage, takeBackTopic, type HostCommand, type TaskMessage, type WorkerEvent } from './messages.js';
+import { makeRunFolder } from './run-folder.js';
 
 export type Received = { ok: true; event: WorkerEvent } | { ok: false; reason: string };
 
@@ -86,7 +86,7 @@ export class Transport implements SessionTransport {
    * of them up front keeps the set of sockets fixed for the run.
    */
   static async open(slots: Slot[]): Promise<Transport> {
-    const runDir = mkdtempSync(path.join(tmpdir(), 'gpu-orchestrate-'));
+    const runDir = makeRunFolder(); // run-folder.ts: also removes the folders of killed runs
     const events = new Pull({ maxMessageSize: MAX_EVENT_BYTES, linger: 0 });
     const transport = new Transport(runDir, events);
     try {
