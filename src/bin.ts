@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { buildCli } from './cli.js';
+import { compareOutputs } from './compare/compare.js';
 import { systemDiscovery } from './devices/nvidia-smi.js';
 import { doctorReady, formatDoctor } from './doctor.js';
 import { ExitCode, GpuOrchestrateError } from './errors.js';
@@ -37,6 +38,9 @@ async function main(argv: string[]): Promise<number> {
       const report = await doctor(options.python);
       process.stdout.write(formatDoctor(report, systemDiscovery()));
       if (!doctorReady(report)) exitCode = ExitCode.setup;
+    },
+    async compare(output, reference, options) {
+      exitCode = await compareOutputs(output, reference, options, (text) => process.stdout.write(text));
     },
   });
   program.exitOverride();

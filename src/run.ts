@@ -16,6 +16,8 @@ import { formatBytes } from './util/format-bytes.js';
 import { runSession } from './session/session.js';
 import { planReplicas, type ReplicaPlan } from './scheduler/replica-plan.js';
 import { preflight } from './workers/python.js';
+import { withCiReports } from './report/ci-reports.js';
+import { RunRecord } from './report/run-record.js';
 
 export interface RunIo {
   stdout: (text: string) => void;
@@ -24,6 +26,8 @@ export interface RunIo {
   argv?: string[];
   discovery?: DeviceDiscovery;
   stdin?: NodeJS.ReadableStream;
+  /** Where GITHUB_ACTIONS and GITHUB_STEP_SUMMARY are read; process.env unless a test gives its own. */
+  env?: NodeJS.ProcessEnv;
 }
 
 function replicasText(config: RunConfig, plan: ReplicaPlan, device: Device): string {
@@ -91,11 +95,31 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
     throw new UsageError(`${config.output} already exists. Pass --resume to continue it (only the items it lacks run), or --overwrite to start it again.`);
   }
 
+  // From here on the run has started: whatever ends it, the reports CI reads are written.
+  const record = new RunRecord(config.reportJunitAll ?? false);
+  return withCiReports(config, record, { stdout: io.stdout, stderr: io.stderr, env: io.env ?? process.env }, () =>
+    startedRun(config, io, { items, description: source.description, devices, threads, plan, record }),
+  );
+}
+
+/** What run() found before the run started. */
+interface Prepared {
+  items: Item[];
+  description: string;
+  devices: Device[];
+  threads: number;
+  plan: ReplicaPlan;
+  record: RunRecord;
+}
+
+/** The run once started: the preflight, the output opened, the session. */
+async function startedRun(config: RunConfig, io: RunIo, { items, description, devices, threads, plan, record }: Prepared): Promise<number> {
+  const notice = config.quiet ? () => undefined : io.stderr;
   await preflight(config.python, config.script);
 
   if (items.length === 0) {
     if (config.existingOutput !== 'resume') writeFileSync(config.output, '');
-    notice(`nothing to do: ${source.description} holds no items; ${config.output} is empty\n`);
+    notice(`nothing to do: ${description} holds no items; ${config.output} is empty\n`);
     return ExitCode.ok;
   }
 
@@ -105,5 +129,5 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
     notice(`nothing to do: every item is already in ${config.output}\n`);
     return ExitCode.ok;
   }
-  return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threadsPerReplica: threads, plan });
+  return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threadsPerReplica: threads, plan, record });
 }
