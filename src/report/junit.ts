@@ -61,7 +61,9 @@ function addCase(suite: XmlElement, testCase: TestCase): void {
     const properties = element.ele('properties');
     for (const [name, value] of Object.entries(testCase.properties)) properties.ele('property', { name, value }).up();
   }
-  if (testCase.failure) element.ele('failure', { type: testCase.failure.type, message: testCase.failure.message }).txt(testCase.failure.text);
+  // XML folds line breaks and tabs in an attribute into spaces anyway: the message attribute is
+  // the one-line summary, the element's text the whole of it.
+  if (testCase.failure) element.ele('failure', { type: testCase.failure.type, message: testCase.failure.message.replace(/[\t\r\n]+/g, ' ') }).txt(testCase.failure.text);
   if (testCase.out) element.ele('system-out').txt(testCase.out);
 }
 
