@@ -40,6 +40,13 @@ function complexGap(got: [number, number], expected: [number, number], tolerance
   return gap(Math.hypot(got[0] - expected[0], got[1] - expected[1]), Math.hypot(expected[0], expected[1]), tolerance);
 }
 
+/** 64-bit integers: the distance taken exactly, so 2^60 and 2^60 + 1 are 1 apart, not 0 as doubles would say. */
+function bigintGap(got: bigint, expected: bigint, tolerance: Tolerance): Gap {
+  if (got === expected) return SAME;
+  const distance = got > expected ? got - expected : expected - got;
+  return gap(Number(distance), Math.abs(Number(expected)), tolerance);
+}
+
 /** Two arrays of the same dtype and shape: the largest gaps, and the element that is furthest out. */
 export interface ArrayGap {
   within: boolean;
@@ -66,8 +73,7 @@ export function arrayGap(got: ArrayValues, expected: ArrayValues, count: number,
   for (let index = 0; index < count; index += 1) {
     const a = element(got, index);
     const b = element(expected, index);
-    const exact = got.kind === 'bigint' && got.values[index] === expected.values[index];
-    const g = exact ? SAME : got.kind === 'complex' ? complexGap(a.pair, b.pair, tolerance) : realGap(a.real, b.real, tolerance);
+    const g = got.kind === 'bigint' ? bigintGap(got.values[index] as bigint, expected.values[index] as bigint, tolerance) : got.kind === 'complex' ? complexGap(a.pair, b.pair, tolerance) : realGap(a.real, b.real, tolerance);
     maxAbs = Math.max(maxAbs, g.abs);
     maxRel = Math.max(maxRel, g.rel);
     const excess = g.abs - (tolerance.atol + tolerance.rtol * Math.abs(b.real));
