@@ -43,7 +43,9 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await compareOutputs(output, reference, options, (text) => process.stdout.write(text));
     },
   });
-  program.exitOverride();
+  // Subcommands copy the setting only when made after it: set it on each, so that their usage
+  // errors (a missing argument of compare) exit 2 as the program's do.
+  for (const command of [program, ...program.commands]) command.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -120,6 +120,11 @@ describe('gpu-orchestrate compare', () => {
     expect(tornResult.exitCode).toBe(2);
     expect(tornResult.stderr).toMatch(/OUTPUT .*torn\/ref\.jsonl, line 13: not JSON/);
 
-    expect((await compare(reference, reference, '--atol', 'tiny')).stderr).toMatch(/--atol "tiny": expected a number of 0 or more/);
+    const badTolerance = await compare(reference, reference, '--atol', 'tiny');
+    expect(badTolerance.exitCode).toBe(2);
+    expect(badTolerance.stderr).toMatch(/--atol "tiny": expected a number of 0 or more/);
+    const oneFile = await compare(reference);
+    expect(oneFile.exitCode).toBe(2);
+    expect(oneFile.stderr).toMatch(/missing required argument 'reference'/);
   });
 });
