@@ -63,11 +63,11 @@ export class RunRecord {
   }
 
   written(record: OutputRecord): void {
-    const item: WrittenItem = { id: record.id, ok: record.ok, device: record.device, duration: record.duration, error: record.error };
+    const item = (): WrittenItem => ({ id: record.id, ok: record.ok, device: record.device, duration: record.duration, error: record.error });
     if (record.ok) {
       this.okCount += 1;
-      if (this.listOk) this.okItems.push(item);
-    } else if (this.failedItems.length < LISTED_FAILURES) this.failedItems.push(item);
+      if (this.listOk) this.okItems.push(item());
+    } else if (this.failedItems.length < LISTED_FAILURES) this.failedItems.push(item());
     else this.failedNotListed += 1;
   }
 
