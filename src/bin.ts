@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { buildCli } from './cli.js';
+import { compareOutputs } from './compare/compare.js';
 import { systemDiscovery } from './devices/nvidia-smi.js';
 import { doctorReady, formatDoctor } from './doctor.js';
 import { ExitCode, GpuOrchestrateError } from './errors.js';
@@ -50,8 +51,13 @@ async function main(argv: string[]): Promise<number> {
       writeTo(process.stdout)(formatDoctor(report, systemDiscovery()));
       if (!doctorReady(report)) exitCode = ExitCode.setup;
     },
+    async compare(output, reference, options) {
+      exitCode = await compareOutputs(output, reference, options, (text) => process.stdout.write(text));
+    },
   });
-  program.exitOverride();
+  // Subcommands copy the setting only when made after it: set it on each, so that their usage
+  // errors (a missing argument of compare) exit 2 as the program's do.
+  for (const command of [program, ...program.commands]) command.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (error) {

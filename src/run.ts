@@ -19,6 +19,8 @@ import { formatBytes } from './util/format-bytes.js';
 import { runSession } from './session/session.js';
 import { planReplicas, type ReplicaPlan } from './scheduler/replica-plan.js';
 import { preflight } from './workers/python.js';
+import { withCiReports } from './report/ci-reports.js';
+import { RunRecord } from './report/run-record.js';
 
 export interface RunIo {
   stdout: (text: string) => void;
@@ -27,6 +29,8 @@ export interface RunIo {
   argv?: string[];
   discovery?: DeviceDiscovery;
   stdin?: NodeJS.ReadableStream;
+  /** Where GITHUB_ACTIONS and GITHUB_STEP_SUMMARY are read; process.env unless a test gives its own. */
+  env?: NodeJS.ProcessEnv;
 }
 
 function replicasText(config: RunConfig, plan: ReplicaPlan, device: Device): string {
@@ -101,6 +105,7 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
   }
 }
 
+/** What run() found before it took the output's lock. */
 interface Prepared {
   items: Item[];
   description: string;
@@ -123,6 +128,26 @@ async function runLocked(config: RunConfig, io: RunIo, { items, description, dev
     throw new UsageError(`${config.output} already exists. Pass --resume to continue it (only the items it lacks run), or --overwrite to start it again.`);
   }
 
+  // From here on the run has started: whatever ends it, the reports CI reads are written.
+  const record = new RunRecord(config.reportJunitAll ?? false);
+  return withCiReports(config, record, { stdout: io.stdout, stderr: io.stderr, env: io.env ?? process.env }, () =>
+    startedRun(config, io, { items, description, devices, threads, plan, record }),
+  );
+}
+
+/** What runLocked() hands the run once it has started. */
+interface Started {
+  items: Item[];
+  description: string;
+  devices: Device[];
+  threads: number;
+  plan: ReplicaPlan;
+  record: RunRecord;
+}
+
+/** The run once started: the preflight, the output opened, the session. */
+async function startedRun(config: RunConfig, io: RunIo, { items, description, devices, threads, plan, record }: Started): Promise<number> {
+  const notice = config.quiet ? () => undefined : io.stderr;
   await preflight(config.python, config.script);
 
   if (items.length === 0) {
@@ -137,5 +162,5 @@ async function runLocked(config: RunConfig, io: RunIo, { items, description, dev
     notice(`nothing to do: every item is already in ${config.output}\n`);
     return ExitCode.ok;
   }
-  return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threadsPerReplica: threads, plan });
+  return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threadsPerReplica: threads, plan, record });
 }

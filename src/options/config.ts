@@ -47,6 +47,12 @@ export interface RunConfig {
   dryRun: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** Stop the run (as Ctrl-C does) once this many items are written as failed; absent: never. */
+  maxFailures?: number | undefined;
+  /** Where the JUnit XML report goes (an absolute path); absent: no report. */
+  reportJunit?: string | undefined;
+  /** List every item in the JUnit report, not only the failed ones. */
+  reportJunitAll?: boolean;
 }
 
 /** What commander hands over: strings and flags, nothing checked yet. */
@@ -71,6 +77,10 @@ export interface RawOptions {
   dryRun?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  maxFailures?: string;
+  failFast?: boolean;
+  reportJunit?: string;
+  reportJunitAll?: boolean;
 }
 
 function positiveInteger(flag: string, max: number) {
@@ -116,6 +126,7 @@ const numbers = z.object({
   retries: z.string().trim().regex(/^\d+$/, { message: '--retries takes a whole number (0 or more)' }).transform(Number).refine((n) => n <= 100, { message: '--retries must be at most 100' }),
   timeout: seconds('--timeout').optional(),
   grace: seconds('--grace'),
+  maxFailures: positiveInteger('--max-failures', Number.MAX_SAFE_INTEGER).optional(),
 });
 
 function parseScriptOptions(pairs: string[]): Record<string, string> {
@@ -126,6 +137,19 @@ function parseScriptOptions(pairs: string[]): Record<string, string> {
     options[match[1] as string] = match[2] as string;
   }
   return options;
+}
+
+/** --report-junit and its companions, checked before anything starts (a report that cannot be written is known now, not after the run). */
+function ciOptions(raw: RawOptions, cwd: string): Pick<RunConfig, 'reportJunit' | 'reportJunitAll'> {
+  if (raw.failFast && raw.maxFailures !== undefined && raw.maxFailures.trim() !== '1') {
+    throw new UsageError(`--fail-fast means --max-failures 1; it cannot go with --max-failures ${raw.maxFailures}: keep one of them`);
+  }
+  if (raw.reportJunitAll && !raw.reportJunit) throw new UsageError('--report-junit-all lists every item in the JUnit report: add --report-junit FILE');
+  if (!raw.reportJunit) return { reportJunit: undefined, reportJunitAll: false };
+  const report = path.resolve(cwd, raw.reportJunit);
+  if (existsSync(report) && statSync(report).isDirectory()) throw new UsageError(`--report-junit ${raw.reportJunit}: is a directory; give a file path such as report.xml`);
+  if (!existsSync(path.dirname(report))) throw new UsageError(`--report-junit ${raw.reportJunit}: the folder ${path.dirname(report)} does not exist; create it first`);
+  return { reportJunit: report, reportJunitAll: raw.reportJunitAll ?? false };
 }
 
 export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): RunConfig {
@@ -162,6 +186,7 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     retries: raw.retries ?? String(DEFAULTS.retries),
     timeout: raw.timeout,
     grace: raw.grace ?? String(DEFAULTS.graceSeconds),
+    maxFailures: raw.maxFailures,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -170,6 +195,7 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     throw new UsageError(`${issue?.message ?? 'bad option'} (got ${JSON.stringify(given)})`);
   }
 
+  const ci = ciOptions(raw, cwd);
   return {
     script,
     inputs: raw.inputs as string,
@@ -191,5 +217,7 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     dryRun: raw.dryRun ?? false,
     quiet: raw.quiet ?? false,
     verbose: raw.verbose ?? false,
+    maxFailures: raw.failFast ? 1 : parsed.data.maxFailures,
+    ...ci,
   };
 }

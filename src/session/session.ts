@@ -5,6 +5,7 @@
  * beside this one carry them out and write what they decide.
  */
 import { batchMessage } from '../transport/messages.js';
+import { drain } from './drain.js';
 import type { LoopEvent } from './events.js';
 import { hostLost, restartHost, restartReplica } from './losses.js';
 import { outputFailedError } from './output-failure.js';
@@ -115,8 +116,7 @@ function onSignal(session: Session, name: NodeJS.Signals): void {
     flags.abortNow = true;
     return;
   }
-  flags.draining = true;
-  flags.graceDeadline = session.clock.now() + session.config.graceSeconds * 1000;
+  drain(session, 'signal');
   session.view.log(`${name}: no new work; waiting up to ${session.config.graceSeconds} s for the ${session.scheduler.inFlightItems} item(s) in flight. Press Ctrl-C again to stop at once.`);
 }
 

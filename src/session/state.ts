@@ -7,6 +7,7 @@ import type { GpuOrchestrateError } from '../errors.js';
 import type { Item } from '../inputs/read-inputs.js';
 import type { Journal } from '../journal/journal.js';
 import type { RunConfig } from '../options/config.js';
+import { RunRecord } from '../report/run-record.js';
 import { DeviceStats, RunStats } from '../progress/stats.js';
 import { chooseView, type ProgressView } from '../progress/views.js';
 import { ReplicaGrowth } from '../scheduler/replica-growth.js';
@@ -43,6 +44,8 @@ export interface SessionSetup {
   threadsPerReplica: number;
   /** How many replicas each device starts with, its replica slots, and which grow (auto). */
   plan: ReplicaPlan;
+  /** What the run writes, kept for the CI reports (run.ts writes them); a fresh one when absent. */
+  record?: RunRecord;
 }
 
 export interface DeviceEntry {
@@ -52,8 +55,10 @@ export interface DeviceEntry {
 
 /** What changes as the run goes: how it is ending, and what it has seen. */
 export interface RunFlags {
-  /** Ctrl-C once: no new work; in-flight batches get until graceDeadline. */
+  /** Ctrl-C once (or --max-failures reached): no new work; in-flight batches get until graceDeadline. */
   draining: boolean;
+  /** What started the draining: a signal, or --max-failures (which ends the run with exit 1, not 130). */
+  drainCause: 'signal' | 'max-failures' | undefined;
   graceDeadline: number;
   /** Ctrl-C twice: stop at once. */
   abortNow: boolean;
@@ -72,6 +77,7 @@ export interface Session {
   readonly devices: readonly DeviceEntry[];
   readonly items: Item[];
   readonly journal: Journal;
+  readonly record: RunRecord;
   readonly scheduler: Scheduler;
   readonly restarts: RestartPolicy;
   readonly growth: ReplicaGrowth;
@@ -103,6 +109,8 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     return { device, stats };
   });
   const stats = new RunStats(setup.todo.length, devices.map((entry) => entry.stats));
+  const record = setup.record ?? new RunRecord(false);
+  record.watch(stats);
   const view = chooseView(stats, { quiet: config.quiet, tty: setup.io.isTTY, write: (line) => setup.io.stderr(`${line}\n`) });
   const tails = new OutputTails(view, config.verbose);
   const queue = new AsyncQueue<LoopEvent>();
@@ -122,6 +130,7 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     devices,
     items: setup.items,
     journal: setup.journal,
+    record,
     scheduler,
     restarts: new RestartPolicy(),
     growth,
@@ -133,6 +142,6 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     fleet,
     clock: ports.clock,
     queue,
-    flags: { draining: false, graceDeadline: Infinity, abortNow: false, fatal: undefined, everReady: false, setupFailed: new Set() },
+    flags: { draining: false, drainCause: undefined, graceDeadline: Infinity, abortNow: false, fatal: undefined, everReady: false, setupFailed: new Set() },
   };
 }
