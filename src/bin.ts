@@ -10,6 +10,7 @@ import { ExitCode, GpuOrchestrateError } from './errors.js';
 import { buildRunConfig } from './options/config.js';
 import { run } from './run.js';
 import { doctor } from './workers/python.js';
+import { doctorOnNodes } from './doctor-nodes.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -47,6 +48,10 @@ async function main(argv: string[]): Promise<number> {
       });
     },
     async doctor(options) {
+      if (options.launcher !== undefined && options.launcher !== 'local') {
+        exitCode = await doctorOnNodes(options, packageJson.version);
+        return;
+      }
       const report = await doctor(options.python);
       writeTo(process.stdout)(formatDoctor(report, systemDiscovery()));
       if (!doctorReady(report)) exitCode = ExitCode.setup;

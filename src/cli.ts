@@ -4,8 +4,11 @@ import { DEFAULTS, type RawOptions } from './options/config.js';
 
 export interface CliHandlers {
   run(options: RawOptions): Promise<void>;
-  /** `python`: the interpreter a run would use (--python before or after `doctor`, else the environment, else the default). */
-  doctor(options: { python: string }): Promise<void>;
+  /**
+   * `python`: the interpreter a run would use (--python before or after `doctor`, else the
+   * environment, else the default). `launcher` slurm: on every node of the allocation.
+   */
+  doctor(options: { python: string; launcher?: string; script?: string }): Promise<void>;
   compare(output: string, reference: string, options: CompareRawOptions): Promise<void>;
 }
 
@@ -80,6 +83,11 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
     .option('--fail-fast', 'the same as --max-failures 1')
     .option('--report-junit <file>', 'write a JUnit XML report at the end of the run (failed items, devices, why the run stopped), for CI')
     .option('--report-junit-all', 'list every item in the JUnit report, not only the failed ones')
+    .option('--launcher <name>', 'how device hosts start: local (here), slurm (an srun step per host on every node of the allocation: the default inside one with --gpus all), ssh (--hosts FILE), or external (prints the command that starts a host, for any other launcher)')
+    .option('--hosts <file>', 'with --launcher ssh: the machines, one per line as HOST slots=N (N GPUs there; with --gpus cpu:M, M CPU devices)')
+    .option('--ranks <n>', 'with --launcher external: how many device hosts will join, ranks 0 to n-1')
+    .option('--min-hosts <n>', 'with slurm, ssh or external: stop when fewer than n device hosts have checked in by --start-timeout (default 1)')
+    .option('--start-timeout <seconds>', 'with slurm, ssh or external: how long device hosts have to check in (default 600)')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run gpu-orchestrate --help for usage)')
     .action(async (options: RawOptions) => handlers.run(options));
@@ -89,8 +97,11 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
   program
     .command('doctor')
     .description('print the Python interpreter, torch and CUDA versions, the GPUs found and each package; exit 3 when not ready')
-    .addHelpText('after', `\nThe interpreter checked is the one a run would use: --python PATH (before or after doctor), else $GPU_ORCHESTRATE_PYTHON, else ${DEFAULTS.python}.\n`)
-    .action(async (_options: unknown, command: Command) => handlers.doctor({ python: String(command.optsWithGlobals().python) }));
+    .addHelpText('after', `\nThe interpreter checked is the one a run would use: --python PATH (before or after doctor), else $GPU_ORCHESTRATE_PYTHON, else ${DEFAULTS.python}.\nWith --launcher slurm (inside an allocation), it checks every node through srun, one row per node; --script PATH also checks that the script can be read there.\n`)
+    .action(async (_options: unknown, command: Command) => {
+      const options = command.optsWithGlobals();
+      await handlers.doctor({ python: String(options.python), launcher: options.launcher as string | undefined, script: options.script as string | undefined });
+    });
 
   program
     .command('compare <output> <reference>')

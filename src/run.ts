@@ -3,9 +3,7 @@
  * made before any device starts, the output (new, overwritten or resumed), then the session.
  */
 import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { resolveDevices, type Device, type DeviceDiscovery } from './devices/devices.js';
-import { cpuShareWarning, threadsPerReplica } from './devices/cpu-share.js';
+import type { Device, DeviceDiscovery } from './devices/devices.js';
 import { systemDiscovery } from './devices/nvidia-smi.js';
 import { ExitCode, UsageError } from './errors.js';
 import { readInputs, type Item } from './inputs/read-inputs.js';
@@ -17,6 +15,8 @@ import { commandLineWith } from './util/command-line.js';
 import { describeFsError } from './util/fs-errors.js';
 import { formatBytes } from './util/format-bytes.js';
 import { runSession } from './session/session.js';
+import { systemPorts } from './session/ports.js';
+import { planLaunch, type LaunchPlan } from './launch/plan.js';
 import { planReplicas, type ReplicaPlan } from './scheduler/replica-plan.js';
 import { preflight } from './workers/python.js';
 import { withCiReports } from './report/ci-reports.js';
@@ -38,11 +38,13 @@ function replicasText(config: RunConfig, plan: ReplicaPlan, device: Device): str
   return plan.measured[device.index] ? `auto: 1 replica, growing to at most ${plan.maxReplicas} (memory headroom ${formatBytes(config.memoryHeadroomBytes)})` : (plan.notes[device.index] ?? 'auto');
 }
 
-function dryRunReport(config: RunConfig, plan: ReplicaPlan, devices: Device[], items: Item[], description: string, threads: number): string {
+function dryRunReport(config: RunConfig, plan: ReplicaPlan, launch: LaunchPlan, items: Item[], description: string, threads: number): string {
+  const { devices } = launch;
   const lines = [
     `script:   ${config.script}`,
     `inputs:   ${items.length} items (${description})`,
     `output:   ${config.output}`,
+    ...(launch.launch.launcher === 'local' ? [] : [`launcher: ${launch.description}`]),
     `devices:  ${devices.length}`,
     ...devices.map((device) => `  ${device.label}  ${replicasText(config, plan, device)}, ${threads} CPU thread(s) each, CUDA_VISIBLE_DEVICES=${JSON.stringify(device.visibleDevices)}`),
     `replicas: ${config.workersPerGpu === 'auto' ? `${devices.length} to start, at most ${devices.length * plan.slotsPerDevice}` : devices.length * config.workersPerGpu} in all; batch size ${config.batchSize}, prefetch ${config.prefetch}`,
@@ -80,18 +82,19 @@ async function openOutput(config: RunConfig, items: Item[], say: (text: string) 
 export async function run(config: RunConfig, io: RunIo): Promise<number> {
   const source = await readInputs(config.inputs, io.stdin);
   const items = config.limit === undefined ? source.items : source.items.slice(0, config.limit);
-  const { devices, warning } = resolveDevices(config.devices, io.discovery ?? systemDiscovery());
-  const cores = availableParallelism();
-  const plan = planReplicas(config.workersPerGpu, devices, cores, process.env.GPU_ORCHESTRATE_AUTO_MEASURE_CPU === '1');
+  const env = io.env ?? process.env;
+  const launch = await planLaunch(config, { env, discovery: io.discovery ?? systemDiscovery() });
+  const { devices } = launch;
+  const plan = planReplicas(config.workersPerGpu, devices, launch.replicaCores, env.GPU_ORCHESTRATE_AUTO_MEASURE_CPU === '1');
   // Under auto, as many threads each as if every slot were in use: a replica added later must
   // not oversubscribe the cores.
-  const threads = threadsPerReplica(devices.length * plan.slotsPerDevice, cores);
+  const threads = launch.threads(plan.slotsPerDevice);
   // Notices and warnings; --quiet means errors only (they are thrown, and printed by bin.ts).
   const notice = config.quiet ? () => undefined : io.stderr;
-  for (const text of [warning, cpuShareWarning(devices, cores, threads)]) if (text) notice(`warning: ${text}\n`);
+  for (const text of launch.notices(plan.slotsPerDevice)) notice(`${text}\n`);
 
   if (config.dryRun) {
-    io.stdout(dryRunReport(config, plan, devices, items, source.description, threads));
+    io.stdout(dryRunReport(config, plan, launch, items, source.description, threads));
     return ExitCode.ok;
   }
   // One writer per output, before anything of it is read, cut or written: a second run on it is
@@ -99,7 +102,7 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
   const lock = OutputLock.acquire(config.output, { pid: process.pid, command: commandLineWith(io.argv ?? [], { add: [], remove: [] }), started: new Date().toISOString() });
   try {
     if (lock.warning) notice(`warning: ${lock.warning}\n`);
-    return await runLocked(config, io, { items, description: source.description, devices, plan, threads, notice });
+    return await runLocked(config, io, { items, description: source.description, launch, plan, threads, notice });
   } finally {
     lock.release();
   }
@@ -109,14 +112,14 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
 interface Prepared {
   items: Item[];
   description: string;
-  devices: Device[];
+  launch: LaunchPlan;
   plan: ReplicaPlan;
   threads: number;
   notice: (text: string) => void;
 }
 
 /** The rest of a run, with the output's lock held. */
-async function runLocked(config: RunConfig, io: RunIo, { items, description, devices, plan, threads, notice }: Prepared): Promise<number> {
+async function runLocked(config: RunConfig, io: RunIo, { items, description, launch, plan, threads, notice }: Prepared): Promise<number> {
   if (existsSync(config.output)) {
     try {
       accessSync(config.output, constants.W_OK);
@@ -131,7 +134,7 @@ async function runLocked(config: RunConfig, io: RunIo, { items, description, dev
   // From here on the run has started: whatever ends it, the reports CI reads are written.
   const record = new RunRecord(config.reportJunitAll ?? false);
   return withCiReports(config, record, { stdout: io.stdout, stderr: io.stderr, env: io.env ?? process.env }, () =>
-    startedRun(config, io, { items, description, devices, threads, plan, record }),
+    startedRun(config, io, { items, description, launch, threads, plan, record }),
   );
 }
 
@@ -139,14 +142,14 @@ async function runLocked(config: RunConfig, io: RunIo, { items, description, dev
 interface Started {
   items: Item[];
   description: string;
-  devices: Device[];
+  launch: LaunchPlan;
   threads: number;
   plan: ReplicaPlan;
   record: RunRecord;
 }
 
 /** The run once started: the preflight, the output opened, the session. */
-async function startedRun(config: RunConfig, io: RunIo, { items, description, devices, threads, plan, record }: Started): Promise<number> {
+async function startedRun(config: RunConfig, io: RunIo, { items, description, launch, threads, plan, record }: Started): Promise<number> {
   const notice = config.quiet ? () => undefined : io.stderr;
   await preflight(config.python, config.script);
 
@@ -162,5 +165,8 @@ async function startedRun(config: RunConfig, io: RunIo, { items, description, de
     notice(`nothing to do: every item is already in ${config.output}\n`);
     return ExitCode.ok;
   }
-  return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, items, todo, journal, threadsPerReplica: threads, plan, record });
+  // The external launcher's command: the run cannot go on until someone runs it, so even --quiet shows it.
+  if (launch.announce) io.stderr(`${launch.announce()}\n`);
+  const setup = { config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices: launch.devices, items, todo, journal, threadsPerReplica: threads, plan, record };
+  return runSession(setup, { ...systemPorts, launcher: launch.launcher });
 }

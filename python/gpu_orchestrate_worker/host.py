@@ -109,7 +109,8 @@ class Host:
         return 0
 
 
-def host_main(config: HostConfig) -> int:
+def host_main(config: HostConfig, ignore_sigterm: bool = False) -> int:
+    """`ignore_sigterm`: started by srun (remote.py), where SIGTERM is Slurm's, not the controller's."""
     import zmq
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller handles Ctrl-C for the run
@@ -126,14 +127,20 @@ def host_main(config: HostConfig) -> int:
     control.connect(config.control_endpoint)
     replicas = ReplicaProcesses(config, pid)
     host = Host(config, events, control, replicas, device_probe(config.torch_device, pid), pid)
-    die_with_parent(config.controller_pid, on_orphaned=replicas.kill_all)
+    # controller_pid 0: started by another launcher (srun's slurmstepd, an ssh session, a pod's
+    # shell), whose pid the controller does not know: follow whatever started this host.
+    die_with_parent(config.controller_pid or os.getppid(), on_orphaned=replicas.kill_all)
 
     def stop(signum: int, _frame: Any) -> None:
         # SIGTERM from the controller: ask the replicas to stop, then insist.
         replicas.terminate_all()
         os._exit(128 + signum)
 
-    signal.signal(signal.SIGTERM, stop)
+    # Under srun, SIGTERM comes from Slurm, to every process of the step (a time limit, a
+    # preemption, scancel), and to the controller too, which then drains the run (--grace) and
+    # stops this host by command. Dying of it first would throw the running batches away. The
+    # replicas, spawned after this, inherit the ignored signal (spawn does not restore it).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if ignore_sigterm else stop)
     heartbeat = Heartbeat(context, config.events_endpoint, config.device_index, pid)
     replicas.shared, error = load_shared_data(Path(config.script), config.options, heartbeat)
     code = EXIT_SHARED_ERROR

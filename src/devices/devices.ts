@@ -18,6 +18,13 @@ export interface Device {
   kind: 'cuda' | 'cpu';
   /** CUDA_VISIBLE_DEVICES for the host: the one GPU it sees as cuda:0; "" for CPU devices. */
   visibleDevices: string;
+  /** The node its host runs on, when the run spans nodes (src/launch/): then the label starts with it. */
+  node?: string;
+}
+
+/** A device of a run that spans nodes: "gpo-n1:cpu:0", "node7:cuda:3". */
+export function onNode(node: string, device: Omit<Device, 'node'>): Device {
+  return { ...device, label: `${node}:${device.label}`, node };
 }
 
 export interface DeviceDiscovery {

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { hostDeath, type Death } from '../workers/death.js';
 import { pythonEnv } from '../workers/python.js';
+import { hostArguments } from './host-command.js';
 import type { HostHandle, HostSpec, Launcher } from './launcher.js';
 
 /** How long a host gets after SIGTERM to stop its replicas before SIGKILL. */
@@ -42,7 +43,7 @@ class ExecaHost implements HostHandle {
 
 export const execaLauncher: Launcher = {
   start(spec: HostSpec): HostHandle {
-    const subprocess = execa(spec.python, ['-m', 'gpu_orchestrate_worker', 'host', '--config', JSON.stringify(spec.config)], {
+    const subprocess = execa(spec.python, hostArguments('local', spec.config), {
       env: pythonEnv(spec.env),
       stdin: 'ignore',
       all: true,

@@ -19,9 +19,21 @@ export interface HostSpec {
 }
 
 export interface HostHandle {
+  /** The host's pid, when the launcher knows it (a child of the controller); else the fleet takes it from its first heartbeat. */
   readonly pid: number | undefined;
   /** Settles once, when the host is gone, with how it died. */
   readonly exited: Promise<Death>;
+  /**
+   * How long the host may take to send its first heartbeat before it counts as hung; Infinity
+   * for a host started elsewhere (srun, ssh, external), which the session's start-up timeout
+   * reports instead. Absent: the fleet's default.
+   */
+  readonly firstHeartbeatAllowanceMs?: number;
+  /**
+   * False for a host that someone else started and only the wire tells of (external): the
+   * controller cannot see it end, so it counts as gone once told to shut down (fleet.stopAll).
+   */
+  readonly ownProcess?: boolean;
   /** Ask it to stop its replicas and exit (SIGTERM); it is killed if it has not after a grace period. */
   stop(): void;
   /** At once (SIGKILL): for a host that stopped answering. Its replicas die with it. */
@@ -32,4 +44,6 @@ export interface HostHandle {
 
 export interface Launcher {
   start(spec: HostSpec): HostHandle;
+  /** What the launcher made for the run (an external launcher's join folder), removed when the run ends. */
+  close?(): void;
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseDeviceRequest, type DeviceRequest } from '../devices/devices.js';
 import { UsageError } from '../errors.js';
 import { describeFsError } from '../util/fs-errors.js';
+import { buildLaunchOptions, type LaunchOptions, type RawLaunchOptions } from './launch-options.js';
 import { checkOutputPath } from './output-path.js';
 
 export const DEFAULTS = {
@@ -53,10 +54,12 @@ export interface RunConfig {
   reportJunit?: string | undefined;
   /** List every item in the JUnit report, not only the failed ones. */
   reportJunitAll?: boolean;
+  /** How the device hosts start (src/launch/plan.ts); absent: here, as children of the controller. */
+  launch?: LaunchOptions;
 }
 
 /** What commander hands over: strings and flags, nothing checked yet. */
-export interface RawOptions {
+export interface RawOptions extends RawLaunchOptions {
   script?: string;
   inputs?: string;
   output?: string;
@@ -196,11 +199,12 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
   }
 
   const ci = ciOptions(raw, cwd);
+  const devices = parseDeviceRequest(raw.gpus ?? DEFAULTS.gpus);
   return {
     script,
     inputs: raw.inputs as string,
     output,
-    devices: parseDeviceRequest(raw.gpus ?? DEFAULTS.gpus),
+    devices,
     workersPerGpu: parsed.data.workersPerGpu,
     memoryHeadroomBytes,
     batchSize: parsed.data.batchSize,
@@ -219,5 +223,6 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     verbose: raw.verbose ?? false,
     maxFailures: raw.failFast ? 1 : parsed.data.maxFailures,
     ...ci,
+    launch: buildLaunchOptions(raw, devices, env, cwd),
   };
 }

@@ -9,6 +9,7 @@ import type { LossCause } from '../scheduler/retry-policy.js';
 import type { ErrorInfo } from '../transport/messages.js';
 import { describeDeath, killedFromOutside, type Death } from '../workers/death.js';
 import type { HostExit } from '../workers/fleet.js';
+import { neverCheckedIn } from './check-in.js';
 import { exhaustedRecord, writeLines } from './records.js';
 import type { DeviceEntry, Session } from './state.js';
 
@@ -84,6 +85,9 @@ export function hostLost(session: Session, entry: DeviceEntry, exit: HostExit): 
     return;
   }
   session.warnings.warn(`down-${exit.device}`, `${entry.device.label}: ${why}${session.config.verbose ? '' : session.tails.of(exit.device)}`);
+  // For the summary: a host lost on another node names the node (in the label) and what its launcher saw.
+  // The first such loss, which says why: the restarts that follow on a lost node only fail.
+  if (exit.death.launcher !== undefined) entry.stats.note ??= `its device host was lost: ${why}`;
   const decision = session.restarts.lost(exit.device, -1, !anyReady, why);
   if (decision.action === 'remove-device') return removeDevice(session, entry, decision.reason);
   entry.stats.state = 'restarting';
@@ -118,7 +122,9 @@ export function removeDevice(session: Session, entry: DeviceEntry, reason: strin
   session.view.log(`warning: ${entry.device.label} is taken out of the run: ${reason}. Its work moves to the other devices.`);
   if (session.scheduler.liveReplicas > 0 || session.scheduler.isDone) return;
   const written = session.stats.done + session.stats.failed;
-  const detail = error ? `\n${error.traceback.trimEnd()}` : session.tails.of(device);
+  const missing = session.config.launch && session.config.launch.launcher !== 'local' ? neverCheckedIn(session) : [];
+  const never = missing.length > 0 ? `\nNever checked in:${missing.map((line) => `\n  ${line}`).join('')}` : '';
+  const detail = (error ? `\n${error.traceback.trimEnd()}` : session.tails.of(device)) + never;
   const message = `no device is left: the last, ${entry.device.label}, ${reason}. ${written} of ${session.stats.total} items are in ${session.config.output}; --resume continues once the cause is fixed.${detail}`;
   session.flags.fatal = written === 0 && error ? new SetupError(message) : new RunAbortedError(message);
 }

@@ -7,6 +7,11 @@ import type { ProgressView } from '../progress/views.js';
 
 /** Lines of a host's output kept to explain its death when not --verbose. */
 const OUTPUT_TAIL_LINES = 30;
+/**
+ * A line a host prints for the user to see even without --verbose (python remote.py: a host
+ * started by srun that sees more than one GPU). Python: remote.HOST_WARNING_PREFIX.
+ */
+export const HOST_WARNING_PREFIX = 'gpu-orchestrate device host warning: ';
 
 export class OutputTails {
   private readonly tails = new Map<number, string[]>();
@@ -18,6 +23,7 @@ export class OutputTails {
 
   line(device: Device, line: string): void {
     if (this.verbose) this.view.log(`[${device.label}] ${line}`);
+    else if (line.startsWith(HOST_WARNING_PREFIX)) this.view.log(`warning: ${device.label}: ${line.slice(HOST_WARNING_PREFIX.length)}`);
     const tail = this.tails.get(device.index) ?? [];
     tail.push(line);
     if (tail.length > OUTPUT_TAIL_LINES) tail.shift();

@@ -19,9 +19,15 @@ export interface SessionPorts {
   openTransport(slots: Slot[]): Promise<SessionTransport>;
   launcher: Launcher;
   clock: Clock;
-  /** Calls `handler` on SIGINT and SIGTERM until the returned function is called. */
+  /** Calls `handler` on SIGINT, SIGTERM and SIGUSR2 until the returned function is called. */
   onSignal(handler: (name: NodeJS.Signals) => void): () => void;
 }
+
+/**
+ * The signals that stop a run as Ctrl-C does. SIGUSR2: Slurm's warning before a time limit or a
+ * preemption (sbatch --signal=B:USR2@120; USR1 is known to be taken by NCCL), then SIGTERM.
+ */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGUSR2'];
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -37,11 +43,9 @@ export const systemPorts: SessionPorts = {
   launcher: execaLauncher,
   clock: systemClock,
   onSignal: (handler) => {
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
+    for (const name of STOP_SIGNALS) process.on(name, handler);
     return () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      for (const name of STOP_SIGNALS) process.off(name, handler);
     };
   },
 };

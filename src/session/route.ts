@@ -27,7 +27,7 @@ export function routeMessage(session: Session, received: Received): void {
   const now = session.clock.now();
   switch (event.kind) {
     case 'heartbeat':
-      if (event.pid === fleet.hostPid(event.device)) fleet.heartbeat(event.device, now);
+      fleet.heartbeat(event.device, event.pid, now);
       return;
     case 'telemetry':
       stats.recordMemory({ used: event.memory_used, total: event.memory_total, utilization: event.utilization, source: event.source });

@@ -28,6 +28,7 @@ export async function runSession(setup: SessionSetup, ports: SessionPorts = syst
     session = await openSession(setup, ports);
   } catch (error) {
     setup.journal.close();
+    ports.launcher.close?.();
     throw error;
   }
   const offSignal = ports.onSignal((name) => session.queue.push({ type: 'signal', name }));
@@ -42,6 +43,7 @@ export async function runSession(setup: SessionSetup, ports: SessionPorts = syst
     stopTicks();
     await stop(session);
     offSignal();
+    ports.launcher.close?.();
   }
   return report(session);
 }
@@ -108,7 +110,7 @@ function dispatch(session: Session): void {
   for (const { device, replica, batch } of scheduler.takeBacks()) transport.takeBack(device, replica, batch);
 }
 
-/** Ctrl-C (or SIGTERM) once: no new work, in-flight batches get the grace; twice: stop at once. */
+/** Ctrl-C (or SIGTERM, or Slurm's SIGUSR2) once: no new work, in-flight batches get the grace; twice: stop at once. */
 function onSignal(session: Session, name: NodeJS.Signals): void {
   const { flags } = session;
   if (flags.draining) {

@@ -67,6 +67,8 @@ export interface RunFlags {
   everReady: boolean;
   /** "device/replica" of replicas whose setup() raised before any replica was ready. */
   setupFailed: Set<string>;
+  /** When hosts started elsewhere must have checked in (check-in.ts); undefined once checked, or for a run on this machine. */
+  checkInBy: number | undefined;
 }
 
 export interface Session {
@@ -90,6 +92,11 @@ export interface Session {
   readonly clock: Clock;
   readonly queue: AsyncQueue<LoopEvent>;
   readonly flags: RunFlags;
+}
+
+function checkInDeadline(config: RunConfig, now: number): number | undefined {
+  const launch = config.launch;
+  return launch === undefined || launch.launcher === 'local' ? undefined : now + launch.startTimeoutSeconds * 1000;
 }
 
 export function slotsOf(devices: readonly Device[], slotsPerDevice: number): Slot[] {
@@ -142,6 +149,6 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     fleet,
     clock: ports.clock,
     queue,
-    flags: { draining: false, drainCause: undefined, graceDeadline: Infinity, abortNow: false, fatal: undefined, everReady: false, setupFailed: new Set() },
+    flags: { draining: false, drainCause: undefined, graceDeadline: Infinity, abortNow: false, fatal: undefined, everReady: false, setupFailed: new Set(), checkInBy: checkInDeadline(config, ports.clock.now()) },
   };
 }

@@ -1,8 +1,10 @@
 /**
  * What the session checks on every tick, because no message will tell it: replicas to add
- * (--workers-per-gpu auto), hosts gone silent, batches past their timeout.
+ * (--workers-per-gpu auto), hosts gone silent, hosts started elsewhere that never checked in,
+ * batches past their timeout.
  */
 import { HEARTBEAT_TIMEOUT_MS } from '../workers/fleet.js';
+import { checkInAtTimeout } from './check-in.js';
 import { replicaLost } from './losses.js';
 import type { Session } from './state.js';
 
@@ -10,6 +12,7 @@ export function onTick(session: Session): void {
   const { fleet, scheduler, flags, config } = session;
   const now = session.clock.now();
   if (flags.draining) return;
+  checkInAtTimeout(session);
   for (const step of session.growth.tick(now, scheduler.pendingCount > 0)) {
     const entry = session.devices[step.device];
     if (!entry) continue;

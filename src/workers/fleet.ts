@@ -31,7 +31,10 @@ export interface FleetOptions {
 
 /** How long a host may say nothing before it is taken for hung (its heartbeat is every second). */
 export const HEARTBEAT_TIMEOUT_MS = Number(process.env.GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT ?? 30) * 1000;
-/** A new host imports torch before its first heartbeat: it gets this much longer the first time. */
+/**
+ * A new host imports torch before its first heartbeat: it gets this much longer the first time,
+ * unless its handle says otherwise (a host started on another node waits for the start-up timeout).
+ */
 const FIRST_HEARTBEAT_ALLOWANCE_MS = 60_000;
 
 interface ReplicaProcess {
@@ -48,6 +51,8 @@ interface HostEntry {
   /** When its last heartbeat came; before the first, when it started plus the allowance. */
   lastHeard: number;
   heardOnce: boolean;
+  /** The pid its heartbeats carry: the handle's, or else the first heartbeat's (a host started on another node). */
+  pid: number | undefined;
   removed: boolean;
 }
 
@@ -59,6 +64,10 @@ export class Fleet {
    * the slots, the task sockets bound when the run started; a restarted host starts all n again.
    */
   private readonly active = new Map<number, number>();
+  /** Devices whose host sent a heartbeat at least once, in any of its starts. */
+  private readonly checkedIn = new Set<number>();
+  /** How each device's host last ended, as its launcher saw it. */
+  private readonly lastDeaths = new Map<number, Death>();
 
   constructor(
     private readonly devices: Device[],
@@ -118,8 +127,12 @@ export class Fleet {
       env: hostEnvironment(device, template.threadsPerReplica),
       onOutput: (line) => this.options.onOutput(device, line),
     });
-    this.hosts.set(device.index, { host, incarnation, lastHeard: now + FIRST_HEARTBEAT_ALLOWANCE_MS, heardOnce: false, removed: false });
-    void host.exited.then((death) => this.options.onHostExit({ device: device.index, incarnation, death }));
+    const allowance = host.firstHeartbeatAllowanceMs ?? FIRST_HEARTBEAT_ALLOWANCE_MS;
+    this.hosts.set(device.index, { host, incarnation, lastHeard: now + allowance, heardOnce: false, pid: host.pid, removed: false });
+    void host.exited.then((death) => {
+      this.lastDeaths.set(device.index, death);
+      this.options.onHostExit({ device: device.index, incarnation, death });
+    });
   }
 
   /** Is this the current start of that device's host? (An old one's exit is old news.) */
@@ -133,7 +146,17 @@ export class Fleet {
   }
 
   hostPid(device: number): number | undefined {
-    return this.hosts.get(device)?.host.pid;
+    return this.hosts.get(device)?.pid;
+  }
+
+  /** Has the device's host ever sent a heartbeat (checked in)? */
+  hasCheckedIn(device: number): boolean {
+    return this.checkedIn.has(device);
+  }
+
+  /** How the device's host last ended, if it has. */
+  lastDeath(device: number): Death | undefined {
+    return this.lastDeaths.get(device);
   }
 
   /** Start a replica again under its running host, as the next generation. */
@@ -156,13 +179,17 @@ export class Fleet {
   /**
    * A heartbeat from the device's host. Only the host's own heartbeats count: its replicas talk
    * to the controller directly and keep working while their host is hung, but a hung host can
-   * neither report a replica's death nor restart one, so it must be found and replaced.
+   * neither report a replica's death nor restart one, so it must be found and replaced. A host
+   * whose pid its launcher does not know (srun, ssh, external) is known by its first heartbeat's.
    */
-  heartbeat(device: number, now: number): void {
+  heartbeat(device: number, pid: number, now: number): void {
     const entry = this.hosts.get(device);
     if (!entry) return;
+    entry.pid ??= pid;
+    if (entry.pid !== pid) return; // an earlier start of this device's host, still talking
     entry.lastHeard = entry.heardOnce ? Math.max(entry.lastHeard, now) : now; // the start-up allowance ends here
     entry.heardOnce = true;
+    this.checkedIn.add(device);
   }
 
   /** Do not report this host as silent again before another full timeout (its kill is under way). */
@@ -193,6 +220,7 @@ export class Fleet {
     const entry = this.hosts.get(device);
     if (!entry) return;
     entry.removed = true;
+    this.transport.command(device, shutdownCommand); // what a host started by someone else hears
     entry.host.stop();
   }
 
@@ -213,6 +241,8 @@ export class Fleet {
         this.transport.command(device.index, shutdownCommand);
       }
     }
+    // A host that someone else started is told to shut down, and that is all the controller can do.
+    if (mode === 'clean') for (const host of hosts) if (host.ownProcess === false) host.stop();
     const exited = Promise.all(hosts.map((host) => host.exited));
     // A host that has gone silent cannot stop cleanly: do not wait for it.
     const silent = new Set(this.silentHosts(now));

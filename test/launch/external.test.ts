@@ -1,0 +1,58 @@
+import { readFileSync, statSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExternalLauncher, JOIN_VARIABLE } from '../../src/launch/external.js';
+import { hostEnvironment, hostLaunchConfig } from '../../src/launch/host-config.js';
+import { rankDevices } from '../../src/launch/node-devices.js';
+import { describeDeath } from '../../src/workers/death.js';
+
+const template = { python: 'python3', script: '/shared/detect.py', options: {}, threadsPerReplica: 2 };
+const endpoints = { events: 'ipc:///r/events', control: 'ipc:///r/host-1', tasks: ['ipc:///r/task-1-0'], takeBack: 'ipc:///r/take-back' };
+
+describe('--launcher external', () => {
+  it("prints one command for every rank, naming the join folder but no host's config", () => {
+    const launcher = new ExternalLauncher('/opt/env/bin/python');
+    try {
+      const command = launcher.command();
+      expect(command).toMatch(new RegExp(`^${JOIN_VARIABLE}=\\S+ PYTHONPATH=\\S+ /opt/env/bin/python -m gpu_orchestrate_worker.remote join$`));
+      expect(command).not.toMatch(/events|--config/);
+    } finally {
+      launcher.close();
+    }
+  });
+
+  it("writes each rank's launch config where that rank reads it, for the user alone, and removes it at the end", () => {
+    const launcher = new ExternalLauncher('python3');
+    const folder = launcher.command().split(' ')[0]?.split('=')[1] as string;
+    const [cpu] = rankDevices(2, { kind: 'cpu', count: 1 }).slice(1);
+    const [gpu] = rankDevices(1, { kind: 'all' });
+    launcher.start({ device: cpu!, python: 'python3', config: hostLaunchConfig(template, cpu!, [3], endpoints), env: hostEnvironment(cpu!, 2), onOutput: () => undefined });
+    const file = path.join(folder, 'rank-1.json');
+    const written = JSON.parse(readFileSync(file, 'utf8')) as { config: Record<string, unknown>; env: Record<string, string> };
+    expect(written.config).toMatchObject({ device_index: 1, generations: [3], controller_pid: 0 });
+    expect(written.env).toEqual({ CUDA_VISIBLE_DEVICES: '', OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2' });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(folder).mode & 0o777).toBe(0o700);
+    launcher.start({ device: gpu!, python: 'python3', config: hostLaunchConfig(template, gpu!, [0], endpoints), env: hostEnvironment(gpu!, 2), onOutput: () => undefined });
+    expect(JSON.parse(readFileSync(path.join(folder, 'rank-0.json'), 'utf8')).env).not.toHaveProperty('CUDA_VISIBLE_DEVICES');
+    launcher.close();
+    expect(existsSync(folder)).toBe(false);
+  });
+
+  it('a joined host that goes silent is given up on, and one told to shut down counts as gone', async () => {
+    const launcher = new ExternalLauncher('python3');
+    try {
+      const [device] = rankDevices(1, { kind: 'cpu', count: 1 });
+      const spec = { device: device!, python: 'python3', config: hostLaunchConfig(template, device!, [0], endpoints), env: {}, onOutput: () => undefined };
+      const silent = launcher.start(spec);
+      expect(silent.ownProcess).toBe(false);
+      silent.kill();
+      expect(describeDeath(await silent.exited)).toMatch(/stopped sending heartbeats.*rejoins|joins in its place/);
+      const told = launcher.start(spec);
+      told.stop();
+      expect(describeDeath(await told.exited)).toMatch(/told to shut down/);
+    } finally {
+      launcher.close();
+    }
+  });
+});
