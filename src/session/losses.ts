@@ -65,10 +65,15 @@ export function replicaLost(session: Session, entry: DeviceEntry, replica: numbe
   session.clock.after(decision.delayMs, () => session.queue.push({ type: 'restart-replica', device: entry.device.index, replica, incarnation }));
 }
 
-/** A device host exited: every replica under it died with it (PR_SET_PDEATHSIG). */
+/**
+ * A device host exited: every replica under it died with it (PR_SET_PDEATHSIG). While the run
+ * drains, its work is settled too (it goes back to the queue, for --resume) but it is not
+ * restarted, so the drain ends when the live hosts' batches have, not at the grace's end: under
+ * Slurm, the SIGTERM of a time limit also reaches srun, which kills its step at once.
+ */
 export function hostLost(session: Session, entry: DeviceEntry, exit: HostExit): void {
   const { fleet, flags } = session;
-  if (session.scheduler.isDone || flags.draining || !fleet.isCurrentHost(exit.device, exit.incarnation)) return;
+  if (session.scheduler.isDone || !fleet.isCurrentHost(exit.device, exit.incarnation)) return;
   const why = describeDeath(exit.death);
   let anyReady = false;
   for (let replica = 0; replica < session.slotsPerDevice; replica += 1) {
@@ -80,6 +85,7 @@ export function hostLost(session: Session, entry: DeviceEntry, exit: HostExit): 
     }
   }
   entry.stats.replicasReady = 0;
+  if (flags.draining) return;
   if (exit.death.exitCode === EXIT_BAD_LAUNCH_CONFIG) {
     session.flags.fatal = new SetupError(`${entry.device.label}: ${why}: it cannot run with this controller.${session.tails.of(exit.device)}`);
     return;

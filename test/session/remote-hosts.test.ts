@@ -165,6 +165,36 @@ describe('hosts on other nodes', () => {
   });
 });
 
+describe('draining with hosts on other nodes', () => {
+  it("a host lost while the run drains (srun kills its step on Slurm's SIGTERM): its work waits for --resume, and the drain does not wait for the grace", async () => {
+    const { h, launcher, done } = start(1);
+    await settle();
+    for (const device of [0, 1]) {
+      h.transport.emit({ kind: 'heartbeat', device, pid: 10 + device });
+      h.transport.emit({ kind: 'ready', device, replica: 0, pid: 20 + device, generation: 0 });
+    }
+    await settle();
+    const held = h.transport.batches();
+    expect(new Set(held.map((batch) => batch.device))).toEqual(new Set([0, 1]));
+    h.signal('SIGTERM');
+    await settle();
+    // The batches of device 0 finish within the grace; device 1's host is killed with its srun.
+    for (const batch of held.filter((entry) => entry.device === 0)) {
+      h.transport.emit({ kind: 'result', device: 0, replica: 0, batch: batch.batch, outcomes: batch.inputs.map(() => ({ ok: true, result: 1, seconds: 0.01 })) });
+    }
+    launcher.host(1).end('its srun exited with code 137 after: srun: forcing job termination', 137);
+    await settle();
+    h.clock.advance(1_000); // the exit settles; far less than the 30 s grace
+    await settle();
+    expect(await done).toBe(130);
+    const written = new Set(h.output().map((line) => line.id));
+    const deviceOne = held.filter((entry) => entry.device === 1).flatMap((entry) => entry.inputs.map((input) => `item-${String(input)}`));
+    expect(deviceOne.filter((id) => written.has(id))).toEqual([]);
+    expect(written.size).toBe(held.filter((entry) => entry.device === 0).flatMap((entry) => entry.inputs).length);
+    expect(launcher.hosts).toHaveLength(2); // not restarted while draining
+  });
+});
+
 describe('the start-up verdict', () => {
   const check = { expected: 4, minHosts: 1, timeoutSeconds: 600, launcher: 'slurm', everReady: true };
   it('is silent when every host checked in, a warning above --min-hosts, an error below it', () => {
