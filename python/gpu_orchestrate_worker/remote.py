@@ -28,6 +28,7 @@ from .rank import RankError, rank_from_environment
 # src/session/output-tails.ts shows lines that start so as warnings, without --verbose.
 HOST_WARNING_PREFIX = "gpu-orchestrate device host warning: "
 JOIN_VARIABLE = "GPU_ORCHESTRATE_JOIN"  # src/launch/external.ts
+RANKS_FILE = "ranks.json"  # in the join folder: {"ranks": N}
 # How long a joining host waits for its rank's config (the controller writes them as it starts).
 JOIN_WAIT_SECONDS = 120.0
 # A host that cannot join: the launcher's usage error, like a bad launch config (78).
@@ -101,6 +102,13 @@ def join() -> int:
         print(f"gpu-orchestrate join: {exc}", file=sys.stderr)
         return EXIT_CANNOT_JOIN
     path = Path(folder) / f"rank-{rank}.json"
+    try:
+        ranks = int(json.loads((Path(folder) / RANKS_FILE).read_text())["ranks"])
+    except (OSError, ValueError, KeyError):
+        ranks = None  # an older controller, or a folder not there: found out below
+    if ranks is not None and rank >= ranks:
+        print(f"gpu-orchestrate join: rank {rank} (from {source}) is not one of this run's ranks, 0 to {ranks - 1}; start at most {ranks} hosts, or run the controller with --ranks {rank + 1}", file=sys.stderr)
+        return EXIT_CANNOT_JOIN
     deadline = time.monotonic() + JOIN_WAIT_SECONDS
     while not path.exists():
         if not Path(folder).is_dir():

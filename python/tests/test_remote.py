@@ -89,3 +89,11 @@ def test_the_node_doctor_says_whether_the_script_can_be_read_there(tmp_path: Pat
     assert report["script"] == {"path": str(script), "readable": True}
     assert remote.node_doctor(str(tmp_path / "missing.py"))["script"]["readable"] is False
     assert report["package_version"] == json.loads((Path(remote.__file__).resolve().parents[2] / "package.json").read_text())["version"]
+
+
+def test_join_refuses_a_rank_the_run_does_not_have_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ranks.json").write_text(json.dumps({"ranks": 2}))
+    monkeypatch.setenv(remote.JOIN_VARIABLE, str(tmp_path))
+    monkeypatch.setenv("GPU_ORCHESTRATE_RANK", "2")
+    assert remote.join() == remote.EXIT_CANNOT_JOIN
+    assert "rank 2 (from GPU_ORCHESTRATE_RANK) is not one of this run's ranks, 0 to 1" in capsys.readouterr().err

@@ -21,6 +21,8 @@ import type { HostHandle, HostSpec, Launcher } from './launcher.js';
 
 /** The variable that names the join folder to a joining host (python remote.py, join). */
 export const JOIN_VARIABLE = 'GPU_ORCHESTRATE_JOIN';
+/** In the join folder: how many ranks the run has (python remote.py, RANKS_FILE). */
+const RANKS_FILE = 'ranks.json';
 
 /** A host someone else started: the controller only hears it, and cannot see it end. */
 class JoiningHost implements HostHandle {
@@ -52,11 +54,18 @@ class JoiningHost implements HostHandle {
 export class ExternalLauncher implements Launcher {
   private folder: string | undefined;
 
-  constructor(private readonly python: string) {}
+  constructor(
+    private readonly python: string,
+    /** How many hosts will join: a host with another rank is told so at once. */
+    private readonly ranks: number,
+  ) {}
 
   /** The join folder, made on first use: a run folder (src/transport/run-folder.ts), so a killed run's is removed by the next. */
   private joinFolder(): string {
-    this.folder ??= makeRunFolder();
+    if (this.folder === undefined) {
+      this.folder = makeRunFolder();
+      writeFileAtomic.sync(path.join(this.folder, RANKS_FILE), JSON.stringify({ ranks: this.ranks }), { mode: 0o600 });
+    }
     return this.folder;
   }
 

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { execa } from 'execa';
 import { cpuShareWarning, threadsPerReplica } from '../devices/cpu-share.js';
 import { resolveDevices, type Device, type DeviceDiscovery } from '../devices/devices.js';
+import { UsageError } from '../errors.js';
 import type { RunConfig } from '../options/config.js';
 import { autoLauncherNotice, type LaunchOptions } from '../options/launch-options.js';
 import { readAllocation, type RunCommand } from './allocation.js';
@@ -51,6 +52,16 @@ function nodesText(devices: readonly Device[]): string {
   return nodes.length > 4 ? `${nodes.slice(0, 3).join(', ')} and ${nodes.length - 3} more` : nodes.join(', ');
 }
 
+/** A refusal of the Slurm launcher that was chosen without being asked says why it was chosen. */
+function chosen<T>(launch: LaunchOptions, env: NodeJS.ProcessEnv, plan: () => T): T {
+  try {
+    return plan();
+  } catch (error) {
+    if (!launch.auto || !(error instanceof UsageError)) throw error;
+    throw new UsageError(`${error.message} (the Slurm launcher was chosen because SLURM_JOB_ID=${env.SLURM_JOB_ID} is set and --gpus is all; --launcher local runs on this node only)`);
+  }
+}
+
 export async function planLaunch(config: RunConfig, world: PlanWorld): Promise<LaunchPlan> {
   const launch = config.launch ?? LOCAL;
   const cores = world.cores ?? availableParallelism();
@@ -63,7 +74,7 @@ export async function planLaunch(config: RunConfig, world: PlanWorld): Promise<L
     }
     case 'slurm': {
       const allocation = await readAllocation(world.env, world.run ?? runCommand);
-      const devices = nodeDevices(allocation.nodes.map((node, index) => ({ node, gpus: allocation.gpusPerNode[index] ?? 0 })), config.devices, 'slurm');
+      const devices = chosen(launch, world.env, () => nodeDevices(allocation.nodes.map((node, index) => ({ node, gpus: allocation.gpusPerNode[index] ?? 0 })), config.devices, 'slurm'));
       const cpus = cpusPerHost(allocation, devices);
       const fewest = Math.min(...cpus.values());
       const lines = launch.auto ? [autoLauncherNotice(world.env)] : [];
@@ -82,7 +93,7 @@ export async function planLaunch(config: RunConfig, world: PlanWorld): Promise<L
     }
     case 'external': {
       const devices = rankDevices(launch.ranks ?? 1, config.devices);
-      const launcher = new ExternalLauncher(config.python);
+      const launcher = new ExternalLauncher(config.python, devices.length);
       const announce = () =>
         `external: waiting for ${devices.length} device host(s), ranks 0 to ${devices.length - 1}. Start each, on any machine that shares this filesystem, with:\n  ${launcher.command()}\n` +
         `Its rank comes from GPU_ORCHESTRATE_RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK or JOB_COMPLETION_INDEX. Hosts may join at any time; work starts with the first.`;

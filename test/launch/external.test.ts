@@ -11,7 +11,7 @@ const endpoints = { events: 'ipc:///r/events', control: 'ipc:///r/host-1', tasks
 
 describe('--launcher external', () => {
   it("prints one command for every rank, naming the join folder but no host's config", () => {
-    const launcher = new ExternalLauncher('/opt/env/bin/python');
+    const launcher = new ExternalLauncher('/opt/env/bin/python', 2);
     try {
       const command = launcher.command();
       expect(command).toMatch(new RegExp(`^${JOIN_VARIABLE}=\\S+ PYTHONPATH=\\S+ /opt/env/bin/python -m gpu_orchestrate_worker.remote join$`));
@@ -22,7 +22,7 @@ describe('--launcher external', () => {
   });
 
   it("writes each rank's launch config where that rank reads it, for the user alone, and removes it at the end", () => {
-    const launcher = new ExternalLauncher('python3');
+    const launcher = new ExternalLauncher('python3', 2);
     const folder = launcher.command().split(' ')[0]?.split('=')[1] as string;
     const [cpu] = rankDevices(2, { kind: 'cpu', count: 1 }).slice(1);
     const [gpu] = rankDevices(1, { kind: 'all' });
@@ -40,7 +40,7 @@ describe('--launcher external', () => {
   });
 
   it('a joined host that goes silent is given up on, and one told to shut down counts as gone', async () => {
-    const launcher = new ExternalLauncher('python3');
+    const launcher = new ExternalLauncher('python3', 2);
     try {
       const [device] = rankDevices(1, { kind: 'cpu', count: 1 });
       const spec = { device: device!, python: 'python3', config: hostLaunchConfig(template, device!, [0], endpoints), env: {}, onOutput: () => undefined };
