@@ -62,6 +62,8 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
     .option('--dry-run', 'print the devices, replicas and item count, start nothing')
     .option('--quiet', 'errors only: no progress, summary, notices or warnings')
     .option('--verbose', "show the script's own output and full tracebacks")
+    .addOption(new Option('--listen <host[:port]>', 'device hosts connect over TCP, encrypted and admitted with keys made for the run (CURVE), to this address of this machine; one port (0 or none: any free port). Default: ipc on this machine').env('GPU_ORCHESTRATE_LISTEN'))
+    .option('--advertise <host>', 'with --listen: the name or address device hosts connect to, when it is not the one listened on (0.0.0.0, or a machine with several networks)')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run gpu-orchestrate --help for usage)')
     .action(async (options: RawOptions) => handlers.run(options));

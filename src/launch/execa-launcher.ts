@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { hostDeath, type Death } from '../workers/death.js';
 import { pythonEnv } from '../workers/python.js';
+import { HOST_CONFIG_VARIABLE } from './host-config.js';
 import type { HostHandle, HostSpec, Launcher } from './launcher.js';
 
 /** How long a host gets after SIGTERM to stop its replicas before SIGKILL. */
@@ -42,8 +43,9 @@ class ExecaHost implements HostHandle {
 
 export const execaLauncher: Launcher = {
   start(spec: HostSpec): HostHandle {
-    const subprocess = execa(spec.python, ['-m', 'gpu_orchestrate_worker', 'host', '--config', JSON.stringify(spec.config)], {
-      env: pythonEnv(spec.env),
+    // The launch config in the environment, not the arguments: over TCP it holds the run's keys.
+    const subprocess = execa(spec.python, ['-m', 'gpu_orchestrate_worker', 'host'], {
+      env: pythonEnv({ ...spec.env, [HOST_CONFIG_VARIABLE]: JSON.stringify(spec.config) }),
       stdin: 'ignore',
       all: true,
       buffer: false,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseDeviceRequest, type DeviceRequest } from '../devices/devices.js';
 import { UsageError } from '../errors.js';
+import { parseListen, type ListenAddress } from '../transport/listen.js';
 
 export const DEFAULTS = {
   gpus: 'all',
@@ -45,6 +46,8 @@ export interface RunConfig {
   dryRun: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** --listen: device hosts connect over TCP with CURVE; undefined: ipc:// on this machine. */
+  listen: ListenAddress | undefined;
 }
 
 /** What commander hands over: strings and flags, nothing checked yet. */
@@ -69,6 +72,8 @@ export interface RawOptions {
   dryRun?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  listen?: string;
+  advertise?: string;
 }
 
 function positiveInteger(flag: string, max: number) {
@@ -149,6 +154,9 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
   if (raw.memoryHeadroom !== undefined && raw.workersPerGpu?.trim() !== 'auto') {
     throw new UsageError(`--memory-headroom applies to --workers-per-gpu auto only (it decides when to stop adding replicas); add --workers-per-gpu auto or drop it`);
   }
+  if (raw.advertise !== undefined && raw.listen === undefined) {
+    throw new UsageError(`--advertise names the address device hosts connect to over TCP; it needs --listen (for example --listen 0.0.0.0 --advertise ${raw.advertise})`);
+  }
   const memoryHeadroomBytes = parseSize('--memory-headroom', raw.memoryHeadroom ?? DEFAULTS.memoryHeadroom);
   const parsed = numbers.safeParse({
     workersPerGpu: raw.workersPerGpu?.trim() ?? String(DEFAULTS.workersPerGpu),
@@ -187,5 +195,6 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     dryRun: raw.dryRun ?? false,
     quiet: raw.quiet ?? false,
     verbose: raw.verbose ?? false,
+    listen: raw.listen === undefined ? undefined : parseListen(raw.listen, raw.advertise),
   };
 }

@@ -95,9 +95,9 @@ function dispatch(session: Session): void {
     session.devices[assignment.device]?.stats.batches.sent(assignment.replica, assignment.batch, assignment.items.length, session.clock.now()); // for the ETA
     // Not awaited: a send to a replica that just died must not stall the loop; its exit report
     // puts the batch back.
-    transport.send(assignment.device, assignment.replica, batchMessage(assignment.batch, inputs)).catch(() => undefined);
+    transport.send(session.fleet.replicaPeer(assignment.device, assignment.replica), batchMessage(assignment.batch, inputs)).catch(() => undefined);
   }
-  for (const { device, replica, batch } of scheduler.takeBacks()) transport.takeBack(device, replica, batch);
+  for (const { device, replica, batch } of scheduler.takeBacks()) transport.takeBack(session.fleet.replicaPeer(device, replica), batch);
 }
 
 /** Ctrl-C (or SIGTERM) once: no new work, in-flight batches get the grace; twice: stop at once. */

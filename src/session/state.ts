@@ -13,9 +13,9 @@ import { ReplicaGrowth } from '../scheduler/replica-growth.js';
 import type { ReplicaPlan } from '../scheduler/replica-plan.js';
 import { RestartPolicy } from '../scheduler/restarts.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import type { SessionTransport, Slot } from '../transport/sockets.js';
+import type { SessionTransport } from '../transport/sockets.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import { Fleet } from '../workers/fleet.js';
+import { Fleet, HEARTBEAT_TIMEOUT_MS } from '../workers/fleet.js';
 import type { LoopEvent } from './events.js';
 import { OutputTails } from './output-tails.js';
 import type { Clock, SessionPorts } from './ports.js';
@@ -67,7 +67,7 @@ export interface RunFlags {
 export interface Session {
   readonly config: RunConfig;
   readonly io: SessionIo;
-  /** Replica slots per device: task sockets bound, the most replicas a device may have. */
+  /** Replica slots per device: the most replicas a device may have. */
   readonly slotsPerDevice: number;
   readonly devices: readonly DeviceEntry[];
   readonly items: Item[];
@@ -86,6 +86,12 @@ export interface Session {
   readonly flags: RunFlags;
 }
 
+/** A replica slot: one replica of one device. */
+export interface Slot {
+  device: number;
+  replica: number;
+}
+
 export function slotsOf(devices: readonly Device[], slotsPerDevice: number): Slot[] {
   return devices.flatMap((device) => Array.from({ length: slotsPerDevice }, (_, replica) => ({ device: device.index, replica })));
 }
@@ -94,7 +100,8 @@ export function slotsOf(devices: readonly Device[], slotsPerDevice: number): Slo
 export async function openSession(setup: SessionSetup, ports: SessionPorts): Promise<Session> {
   const { config, plan } = setup;
   const slotsPerDevice = plan.slotsPerDevice;
-  const transport = await ports.openTransport(slotsOf(setup.devices, slotsPerDevice));
+  const transport = await ports.openTransport({ listen: config.listen });
+  if (transport.listening && !config.quiet) setup.io.stderr(`listening on ${transport.listening}; only this run's device hosts can connect (CURVE, keys made for this run)\n`);
   const scheduler = new Scheduler(setup.todo.length, { batchSize: config.batchSize, prefetch: config.prefetch, retries: config.retries }, setup.todo);
   const growth = new ReplicaGrowth(plan, config.memoryHeadroomBytes);
   const devices = setup.devices.map((device) => {
@@ -107,13 +114,12 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
   const tails = new OutputTails(view, config.verbose);
   const queue = new AsyncQueue<LoopEvent>();
   const fleet = new Fleet(setup.devices, transport, ports.launcher, {
-    slotsPerDevice,
     initialReplicas: (device) => plan.initial[device] ?? 0,
-    template: { python: config.python, script: config.script, options: config.options, threadsPerReplica: setup.threadsPerReplica },
+    template: { python: config.python, script: config.script, options: config.options, threadsPerReplica: setup.threadsPerReplica, slotsPerDevice, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS },
     onOutput: (device, line) => tails.line(device, line),
     onHostExit: (exit) => ports.clock.after(HOST_EXIT_SETTLE_MS, () => queue.push({ type: 'host-exit', exit })),
   });
-  // Every slot has its socket; replicas beyond the initial ones are added as the run grows.
+  // Replicas beyond the initial ones are added as the run grows (--workers-per-gpu auto).
   for (const { device, replica } of slotsOf(setup.devices, slotsPerDevice)) if (replica < (plan.initial[device] ?? 0)) scheduler.addReplica(device, replica);
   return {
     config,

@@ -1,6 +1,7 @@
 /**
- * What the session checks on every tick, because no message will tell it: replicas to add
- * (--workers-per-gpu auto), hosts gone silent, batches past their timeout.
+ * What the session does on every tick, because no message will tell it to: the controller's
+ * heartbeat to its hosts; replicas to add (--workers-per-gpu auto), hosts gone silent, batches
+ * past their timeout.
  */
 import { HEARTBEAT_TIMEOUT_MS } from '../workers/fleet.js';
 import { replicaLost } from './losses.js';
@@ -9,6 +10,7 @@ import type { Session } from './state.js';
 export function onTick(session: Session): void {
   const { fleet, scheduler, flags, config } = session;
   const now = session.clock.now();
+  fleet.heartbeatHosts(now); // while draining too: hosts that stop hearing the controller stop
   if (flags.draining) return;
   for (const step of session.growth.tick(now, scheduler.pendingCount > 0)) {
     const entry = session.devices[step.device];

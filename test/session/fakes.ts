@@ -13,40 +13,44 @@ import type { RunConfig } from '../../src/options/config.js';
 import { planReplicas } from '../../src/scheduler/replica-plan.js';
 import type { Clock, SessionPorts } from '../../src/session/ports.js';
 import type { SessionSetup } from '../../src/session/state.js';
-import { parseEvent, PROTOCOL_VERSION, type HostCommand, type TaskMessage } from '../../src/transport/messages.js';
+import { parseEvent, PROTOCOL_VERSION, type HostCommand, type HostPeer, type ReplicaPeer, type TaskMessage } from '../../src/transport/messages.js';
 import type { Received, SessionTransport } from '../../src/transport/sockets.js';
 import { hostDeath, type Death } from '../../src/workers/death.js';
 
 export class FakeTransport implements SessionTransport {
-  readonly eventsEndpoint = 'ipc://fake/events';
-  readonly takeBackEndpoint = 'ipc://fake/take-back';
-  readonly sent: { device: number; replica: number; message: TaskMessage }[] = [];
+  readonly access = { endpoint: 'ipc://fake/controller', curve: undefined };
+  readonly listening = undefined;
+  readonly sent: { device: number; replica: number; generation: number; message: TaskMessage }[] = [];
   readonly takenBack: { device: number; replica: number; batch: number }[] = [];
   readonly commands: { device: number; message: HostCommand }[] = [];
+  /** The controller's heartbeats, by host start. */
+  readonly heartbeats: HostPeer[] = [];
+  readonly forgotten: (ReplicaPeer | HostPeer)[] = [];
   closed = false;
   private deliver: ((received: Received) => void) | undefined;
 
-  controlEndpoint(device: number): string {
-    return `ipc://fake/host-${device}`;
+  async send(to: ReplicaPeer, message: TaskMessage): Promise<void> {
+    this.sent.push({ ...to, message });
   }
-  taskEndpoint(device: number, replica: number): string {
-    return `ipc://fake/task-${device}-${replica}`;
+  trySend(to: ReplicaPeer, message: TaskMessage): void {
+    this.sent.push({ ...to, message });
   }
-  async send(device: number, replica: number, message: TaskMessage): Promise<void> {
-    this.sent.push({ device, replica, message });
-  }
-  trySend(device: number, replica: number, message: TaskMessage): void {
-    this.sent.push({ device, replica, message });
-  }
-  takeBack(device: number, replica: number, batch: number): void {
-    this.takenBack.push({ device, replica, batch });
+  takeBack(to: ReplicaPeer, batch: number): void {
+    this.takenBack.push({ device: to.device, replica: to.replica, batch });
   }
   /** Set by the harness: a host told to shut down exits, as a real one does once its replicas have. */
   onShutdown: (device: number) => void = () => undefined;
 
-  command(device: number, message: HostCommand): void {
-    this.commands.push({ device, message });
-    if (message.kind === 'shutdown') this.onShutdown(device);
+  command(to: HostPeer, message: HostCommand): void {
+    if (message.kind === 'heartbeat') {
+      this.heartbeats.push(to);
+      return;
+    }
+    this.commands.push({ device: to.device, message });
+    if (message.kind === 'shutdown') this.onShutdown(to.device);
+  }
+  forget(peer: ReplicaPeer | HostPeer): void {
+    this.forgotten.push(peer);
   }
   async receiveLoop(deliver: (received: Received) => void): Promise<void> {
     this.deliver = deliver;
@@ -62,8 +66,8 @@ export class FakeTransport implements SessionTransport {
   }
 
   /** Batches sent and not yet answered by the test, in the order sent. */
-  batches(): { device: number; replica: number; batch: number; inputs: unknown[] }[] {
-    return this.sent.flatMap(({ device, replica, message }) => (message.kind === 'batch' ? [{ device, replica, batch: message.batch, inputs: message.inputs }] : []));
+  batches(): { device: number; replica: number; generation: number; batch: number; inputs: unknown[] }[] {
+    return this.sent.flatMap(({ device, replica, generation, message }) => (message.kind === 'batch' ? [{ device, replica, generation, batch: message.batch, inputs: message.inputs }] : []));
   }
 }
 
@@ -171,7 +175,7 @@ export function harness(options: { devices: number; replicas: number; items: num
     script: '/fake/script.py', inputs: 'fake', output: outputPath, devices: { kind: 'cpu', count: options.devices },
     workersPerGpu: options.replicas, memoryHeadroomBytes: 0, batchSize: options.batchSize, prefetch: options.prefetch ?? 2,
     python: 'python3', options: {}, limit: undefined, retries: 2, timeoutSeconds: options.timeoutSeconds, graceSeconds: 30,
-    existingOutput: 'refuse', retryFailed: false, dryRun: false, quiet: false, verbose: false,
+    existingOutput: 'refuse', retryFailed: false, dryRun: false, quiet: false, verbose: false, listen: undefined,
   };
   const items = Array.from({ length: options.items }, (_, index) => ({ id: `item-${index}`, input: index }));
   transport.onShutdown = (device) => launcher.host(device).die(0);
