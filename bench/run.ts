@@ -20,6 +20,7 @@ import { scaling } from './scaling.js';
 import { sharedMemory } from './shared-memory.js';
 import { skew } from './skew.js';
 import { startup } from './startup.js';
+import { transport } from './transport.js';
 
 type Section = (scratch: string) => Promise<Table[]>;
 
@@ -32,6 +33,7 @@ const SECTIONS: Record<string, Section> = {
   large: async (scratch) => [await largeResults(scratch)],
   shared: async () => [await sharedMemory()],
   gpu: async (scratch) => [await gpu(scratch)],
+  transport: async (scratch) => [await transport(scratch, Number(process.env.BENCH_ITEMS ?? 100_000), Number(process.env.BENCH_ROUNDS ?? 3), process.env.BENCH_BATCHES?.split(',').map(Number))],
 };
 
 const BEGIN = '<!-- bench:begin (written by npm run bench; edit the text outside these markers) -->';
