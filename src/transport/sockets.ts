@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Context, Router } from 'zeromq';
+import { UsageError } from '../errors.js';
 import { decode, encode } from './codec.js';
 import { makeRunKeys, ZAP_DOMAIN, ZapHandler, type CurveClientKeys } from './curve.js';
 import { advertisedEndpoint, bindEndpoint, boundPort, listeningOn, needsIpv6, type ListenAddress } from './listen.js';
@@ -109,7 +110,9 @@ export class Transport implements SessionTransport {
     try {
       if (options.listen && keys) {
         transport.zap = await ZapHandler.start(context, [keys.client.client_public]);
-        await router.bind(bindEndpoint(options.listen));
+        await router.bind(bindEndpoint(options.listen)).catch((error: Error) => {
+          throw new UsageError(`--listen: cannot listen on ${bindEndpoint(options.listen as ListenAddress)} (${error.message}): give an address of this machine (or 0.0.0.0 with --advertise) and a port no other program uses, or none`);
+        });
         const port = boundPort(router.lastEndpoint);
         const bound = listeningOn(options.listen, port);
         transport.access = { endpoint: advertisedEndpoint(options.listen, port), curve: keys.client };

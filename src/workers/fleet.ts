@@ -245,6 +245,8 @@ export class Fleet {
     for (const [device, entry] of this.hosts) if (silent.has(device)) entry.host.kill();
     if (mode === 'kill') for (const host of hosts) host.kill();
     else if (mode === 'terminate') for (const host of hosts) host.stop();
+    // The session's ticks have stopped: hosts still stopping must not take the controller for gone.
+    const beating = setInterval(() => this.heartbeatHosts(Date.now()), HEARTBEAT_EVERY_MS);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), timeoutMs);
@@ -254,5 +256,6 @@ export class Fleet {
     }
     clearTimeout(timer);
     await exited;
+    clearInterval(beating);
   }
 }

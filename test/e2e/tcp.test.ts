@@ -84,6 +84,13 @@ describe('over TCP with CURVE on 127.0.0.1', () => {
     await expectNoSurvivors(overTcp.marker);
   });
 
+  it('an address that is not this machine\'s is refused with exit 2, saying what to give instead', async () => {
+    const dir = scratchDir();
+    const result = await runCli(['--script', fixture('echo.py'), '--inputs', itemsFile(dir, 4), '--output', path.join(dir, 'out.jsonl'), '--gpus', 'cpu:1', '--listen', '192.0.2.1:5555']); // TEST-NET-1: no machine's
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/--listen: cannot listen on tcp:\/\/192\.0\.2\.1:5555 \(.+\): give an address of this machine \(or 0\.0\.0\.0 with --advertise\)/);
+  });
+
   it('rogue clients (no keys, a wrong server key, a keypair not of this run) that send forged results and garbage get nothing in; the run completes', async () => {
     const dir = scratchDir();
     const output = path.join(dir, 'out.jsonl');
