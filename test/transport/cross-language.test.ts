@@ -1,11 +1,17 @@
-/** Both codecs agree: what Python encodes Node decodes exactly, and the other way round. */
+/**
+ * Both codecs agree: what Python encodes Node decodes exactly, and the other way round. Both
+ * sides' message shapes, routing ids and launch config agree too.
+ */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { NdArray, decode, encode, type Dtype } from '../../src/transport/codec.js';
 import { batchMessage, heartbeatCommand, hostRoute, parseEvent, shutdownCommand, startCommand, stopMessage, takeBackMessage, takeBackRoute, taskRoute } from '../../src/transport/messages.js';
+import { writeHostConfigFile } from '../../src/launch/config-file.js';
 import { hostLaunchConfig } from '../../src/launch/host-config.js';
 import { pythonEnv } from '../../src/workers/python.js';
-import { PYTHON, fixture } from '../helpers/cli.js';
+import { PYTHON, fixture, scratchDir } from '../helpers/cli.js';
 
 function array(dtype: Dtype, shape: number[], typed: ArrayBufferView): NdArray {
   return new NdArray(dtype, shape, new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
@@ -101,6 +107,19 @@ describe('the TypeScript and Python message shapes agree', () => {
     expect(result.stderr).toBe('');
     const { protocol_version: _version, ...rest } = config;
     expect(JSON.parse(result.stdout)).toEqual(rest);
+  });
+
+  it('a launch config written for a launcher is readable by its owner only, and a device host reads it', async () => {
+    const template = { python: 'python3', script: '/s.py', options: {}, threadsPerReplica: 0, slotsPerDevice: 1, heartbeatTimeoutMs: 5_000 };
+    const device = { index: 0, kind: 'cpu' as const, label: 'cpu:0', visibleDevices: '' };
+    const keys = { server_public: 'a'.repeat(40), client_public: 'b'.repeat(40), client_secret: 'c'.repeat(40) };
+    const config = { ...hostLaunchConfig(template, { device, incarnation: 0, generations: [0] }, { endpoint: 'tcp://10.0.0.5:5555', curve: keys }), controller_pid: 0 };
+    const file = writeHostConfigFile(path.join(scratchDir(), 'host.json'), config);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(() => writeHostConfigFile(file, config)).toThrow(/EEXIST/); // never over another file
+    const result = await execa(PYTHON, ['-c', `from gpu_orchestrate_worker.launch_config import HostConfig; print(HostConfig.load(${JSON.stringify(file)}).curve["client_secret"])`], { env: pythonEnv(), reject: false });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(keys.client_secret);
   });
 
   it('both sides name each start of a replica\'s sockets and of a host alike (what is sent reaches that start only)', async () => {
