@@ -28,7 +28,7 @@ Examples:
   $ gpu-orchestrate doctor
 
 The script defines setup(ctx) -> model and infer(model, batch) -> one result per item.
-Each output line: {"id", "input", "ok", "result" | "error", "device", "replica", "attempts", "duration"}.
+Each output line: {"id", "index", "ok", "input", "result" | "error", "device", "replica", "attempts", "duration"}.
 
 Exit codes: 0 every item succeeded; 1 some items failed (see their lines); 2 bad command line or
 inputs; 3 the script or Python environment cannot run (nothing ran); 4 every device was lost

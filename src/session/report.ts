@@ -14,7 +14,8 @@ export function report(session: Session): number {
   if (!config.quiet) io.stderr(`\n${summaryTable(stats, stats.endedAt)}\n`);
   if (flags.draining) {
     const resume = commandLineWith(io.argv, { add: ['--resume'], remove: ['--overwrite'] });
-    io.stderr(`interrupted: ${stats.done + stats.failed} of ${stats.total} items are in ${config.output}. To continue:\n  ${resume}\n`);
+    const of = stats.total === undefined ? '' : ` of ${stats.total}`;
+    io.stderr(`interrupted: ${stats.done + stats.failed}${of} items are in ${config.output}. To continue:\n  ${resume}\n`);
     return ExitCode.interrupted;
   }
   if (stats.failed > 0) {

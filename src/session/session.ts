@@ -6,6 +6,7 @@
  */
 import { batchMessage, takeBackMessage } from '../transport/messages.js';
 import type { LoopEvent } from './events.js';
+import { inputsEnded, inputsFailed, inputsRead } from './inputs.js';
 import { hostLost, restartHost, restartReplica } from './losses.js';
 import { systemPorts, type SessionPorts } from './ports.js';
 import { report } from './report.js';
@@ -45,6 +46,7 @@ export async function runSession(setup: SessionSetup, ports: SessionPorts = syst
 
 function start(session: Session): void {
   session.view.start();
+  session.feed.start((event) => session.queue.push(event));
   void session.transport.receiveLoop((received) => session.queue.push({ type: 'message', received }));
   for (const { device, stats } of session.devices) {
     session.fleet.startHost(device, session.clock.now());
@@ -74,6 +76,12 @@ function handle(session: Session, event: LoopEvent): void {
       return onTick(session);
     case 'signal':
       return onSignal(session, event.name);
+    case 'inputs':
+      return inputsRead(session, event.items);
+    case 'inputs-ended':
+      return inputsEnded(session);
+    case 'inputs-failed':
+      return inputsFailed(session, event.error);
     case 'restart-replica':
       return restartReplica(session, event.device, event.replica, event.incarnation);
     case 'host-exit': {
@@ -91,13 +99,14 @@ function handle(session: Session, event: LoopEvent): void {
 function dispatch(session: Session): void {
   const { scheduler, transport } = session;
   for (const assignment of scheduler.assign(session.clock.now())) {
-    const inputs = assignment.items.map((index) => session.items[index]?.input);
+    const inputs = assignment.items.map((ordinal) => session.feed.item(ordinal)?.input);
     session.devices[assignment.device]?.stats.batches.sent(assignment.replica, assignment.batch, assignment.items.length, session.clock.now()); // for the ETA
     // Not awaited: a send to a replica that just died must not stall the loop; its exit report
     // puts the batch back.
     transport.send(assignment.device, assignment.replica, batchMessage(assignment.batch, inputs)).catch(() => undefined);
   }
   for (const { device, replica, batch } of scheduler.takeBacks()) transport.send(device, replica, takeBackMessage(batch)).catch(() => undefined);
+  session.feed.level(scheduler.freshQueued); // read on while what is queued runs low
 }
 
 /** Ctrl-C (or SIGTERM) once: no new work, in-flight batches get the grace; twice: stop at once. */
@@ -109,6 +118,7 @@ function onSignal(session: Session, name: NodeJS.Signals): void {
     return;
   }
   flags.draining = true;
+  session.feed.stop();
   flags.graceDeadline = session.clock.now() + session.config.graceSeconds * 1000;
   session.view.log(`${name}: no new work; waiting up to ${session.config.graceSeconds} s for the ${session.scheduler.inFlightItems} item(s) in flight. Press Ctrl-C again to stop at once.`);
 }
@@ -119,6 +129,7 @@ async function stop(session: Session): Promise<void> {
   // so waiting STOP_TIMEOUT_MS for a clean stop would only extend the grace.
   const cut = flags.draining && session.scheduler.inFlightItems > 0;
   const mode = flags.abortNow ? 'kill' : flags.fatal || cut ? 'terminate' : 'clean';
+  session.feed.stop();
   try {
     await session.fleet.stopAll(mode, STOP_TIMEOUT_MS, session.clock.now());
   } finally {

@@ -4,8 +4,9 @@
  */
 import type { Device } from '../devices/devices.js';
 import type { GpuOrchestrateError } from '../errors.js';
-import type { Item } from '../inputs/read-inputs.js';
+import type { InputSource } from '../inputs/read-inputs.js';
 import type { Journal } from '../journal/journal.js';
+import type { ResumePlan } from '../journal/resume.js';
 import type { RunConfig } from '../options/config.js';
 import { DeviceStats, RunStats } from '../progress/stats.js';
 import { chooseView, type ProgressView } from '../progress/views.js';
@@ -17,12 +18,25 @@ import type { SessionTransport, Slot } from '../transport/sockets.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { Fleet } from '../workers/fleet.js';
 import type { LoopEvent } from './events.js';
+import { InputFeed } from './feed.js';
 import { OutputTails } from './output-tails.js';
 import type { Clock, SessionPorts } from './ports.js';
 import { Warnings } from './warnings.js';
 
 /** How long a host's exit waits before it is handled: lets its replicas' last messages arrive first. */
 const HOST_EXIT_SETTLE_MS = 500;
+/** Items read ahead of what is handed out, at least: enough for a few event-loop turns of batches. */
+const READ_AHEAD_MIN = 4096;
+
+/** The run's inputs, as run.ts opened them. */
+export interface SessionInputs {
+  source: InputSource;
+  limit: number | undefined;
+  /** Items this run will do, when a count told (a file's lines, a resume's check); undefined until the inputs end. */
+  expected: number | undefined;
+  /** A resume: what the output says of each item. */
+  status?: ResumePlan['status'];
+}
 
 export interface SessionIo {
   stderr: (text: string) => void;
@@ -36,9 +50,7 @@ export interface SessionSetup {
   config: RunConfig;
   io: SessionIo;
   devices: Device[];
-  items: Item[];
-  /** Indices of the items this run must do (a resumed run skips what the output holds). */
-  todo: number[];
+  inputs: SessionInputs;
   journal: Journal;
   threadsPerReplica: number;
   /** How many replicas each device starts with, its replica slots, and which grow (auto). */
@@ -70,7 +82,8 @@ export interface Session {
   /** Replica slots per device: task sockets bound, the most replicas a device may have. */
   readonly slotsPerDevice: number;
   readonly devices: readonly DeviceEntry[];
-  readonly items: Item[];
+  /** The items the run holds (read ahead, in flight, to retry), by ordinal; and the reading of the rest. */
+  readonly feed: InputFeed;
   readonly journal: Journal;
   readonly scheduler: Scheduler;
   readonly restarts: RestartPolicy;
@@ -95,14 +108,17 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
   const { config, plan } = setup;
   const slotsPerDevice = plan.slotsPerDevice;
   const transport = await ports.openTransport(slotsOf(setup.devices, slotsPerDevice));
-  const scheduler = new Scheduler(setup.todo.length, { batchSize: config.batchSize, prefetch: config.prefetch, retries: config.retries }, setup.todo);
+  const scheduler = new Scheduler(undefined, { batchSize: config.batchSize, prefetch: config.prefetch, retries: config.retries });
+  if (setup.inputs.expected !== undefined) scheduler.expect(setup.inputs.expected);
+  const readAhead = Math.max(READ_AHEAD_MIN, 2 * setup.devices.length * slotsPerDevice * config.prefetch * config.batchSize);
+  const feed = new InputFeed(setup.inputs.source, { limit: setup.inputs.limit, readAhead, status: setup.inputs.status });
   const growth = new ReplicaGrowth(plan, config.memoryHeadroomBytes);
   const devices = setup.devices.map((device) => {
     const stats = new DeviceStats(device.label, plan.initial[device.index] ?? slotsPerDevice, config.batchSize);
     stats.replicaDecision = growth.decisions[device.index];
     return { device, stats };
   });
-  const stats = new RunStats(setup.todo.length, devices.map((entry) => entry.stats));
+  const stats = new RunStats(setup.inputs.expected, devices.map((entry) => entry.stats));
   const view = chooseView(stats, { quiet: config.quiet, tty: setup.io.isTTY, write: (line) => setup.io.stderr(`${line}\n`) });
   const tails = new OutputTails(view, config.verbose);
   const queue = new AsyncQueue<LoopEvent>();
@@ -120,7 +136,7 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     io: setup.io,
     slotsPerDevice,
     devices,
-    items: setup.items,
+    feed,
     journal: setup.journal,
     scheduler,
     restarts: new RestartPolicy(),

@@ -49,6 +49,10 @@ export interface StartedCli {
   signalGroup(signal: NodeJS.Signals): void;
   /** To the controller alone, as `kill PID` does. */
   signalController(signal: NodeJS.Signals): void;
+  /** Writes to the controller's standard input, as a pipe from another program would (without `input`). */
+  writeStdin(text: string): void;
+  /** Closes its standard input: the other program ended. */
+  endStdin(): void;
 }
 
 interface Registered {
@@ -114,7 +118,14 @@ export function startCli(args: string[], options: { cwd?: string; input?: string
       // already gone: the test's assertions on the result say what happened
     }
   };
-  entry.run = { pid, marker, tmp, done, stderrSoFar: () => stderrSoFar, signalGroup: signal(-pid), signalController: signal(pid) };
+  entry.run = {
+    pid, marker, tmp, done,
+    stderrSoFar: () => stderrSoFar,
+    signalGroup: signal(-pid),
+    signalController: signal(pid),
+    writeStdin: (text) => void subprocess.stdin?.write(text),
+    endStdin: () => void subprocess.stdin?.end(),
+  };
   registered.push(entry);
   return entry.run;
 }
