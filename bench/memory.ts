@@ -2,7 +2,9 @@
  * 1b. Controller memory with the item count: no-op runs of 1 million and 10 million items at
  * batch 64 on cpu:2, then --resume of the complete 10-million-line output (which finds nothing to
  * do). Peak RSS is the controller's own (getrusage ru_maxrss at its exit), not its children's.
- * Opt-in (`npm run bench -- memory`): it writes a 1.5 GB output and takes several minutes here.
+ * Part of `npm run bench` (about 75 s on the 2-core development machine; `npm run bench --
+ * memory` alone); it writes a 1.5 GB output into the scratch folder, removed at the end.
+ * BENCH_MEMORY_ITEMS changes the large run's size (the small one is a tenth of it).
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
