@@ -10,8 +10,9 @@
  * a folder the walk is inside), broken links and folders that cannot be read are skipped, and
  * only regular files (or links to something that is not a folder) are files.
  *
- * The bound: one directory's names are sorted at once, so a flat folder of N files holds N names
- * while it is listed (about 100 bytes each).
+ * The bound: one folder's names are sorted at once, so a flat folder of N files holds its N
+ * entries while it is listed (a few hundred bytes each, with what readdir returns), and each
+ * folder the walk is inside keeps its listing until it is done.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -45,10 +46,8 @@ interface Frame {
 /** Items handed on at a time: one event-loop turn's worth, not a whole large folder at once. */
 const CHUNK = 1024;
 
-async function classify(dir: string, name: string, isFile: boolean, isFolder: boolean, isLink: boolean): Promise<Entry | undefined> {
-  if (isFile) return { name, key: name, folder: false };
-  if (isFolder) return { name, key: `${name}/`, folder: true };
-  if (!isLink) return undefined; // sockets, FIFOs, devices: not files
+/** Where a link leads: a file (anything but a folder), a folder (with its real path), or nowhere. */
+async function followLink(dir: string, name: string): Promise<Entry | undefined> {
   const target = path.join(dir, name);
   try {
     if (!(await stat(target)).isDirectory()) return { name, key: name, folder: false };
@@ -65,9 +64,16 @@ async function list(dir: string): Promise<Entry[]> {
   } catch {
     return []; // unreadable, or gone since its parent was listed
   }
-  const entries = await Promise.all(dirents.map((d) => classify(dir, d.name, d.isFile(), d.isDirectory(), d.isSymbolicLink())));
-  const kept = entries.filter((entry): entry is Entry => entry !== undefined);
-  return kept.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const entries: Entry[] = [];
+  const links: Promise<Entry | undefined>[] = [];
+  for (const dirent of dirents) {
+    if (dirent.isFile()) entries.push({ name: dirent.name, key: dirent.name, folder: false });
+    else if (dirent.isDirectory()) entries.push({ name: dirent.name, key: `${dirent.name}/`, folder: true });
+    else if (dirent.isSymbolicLink()) links.push(followLink(dir, dirent.name));
+    // sockets, FIFOs, devices: not files
+  }
+  for (const entry of await Promise.all(links)) if (entry) entries.push(entry);
+  return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** Is `real` the folder `inside`, or above it? Then walking it from there goes round a loop. */
