@@ -100,7 +100,8 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
     throw new UsageError(`${config.output} already exists. Pass --resume to continue it (only the items it lacks run), or --overwrite to start it again.`);
   }
 
-  const counting = source.count(); // a file's lines, counted while the preflight runs
+  // A file's lines, counted while the preflight runs (a resume counts what is left instead).
+  const counting = config.existingOutput === 'resume' && existsSync(config.output) ? Promise.resolve(undefined) : source.count();
   counting.catch(() => undefined); // awaited below; a failure is reported there
   await preflight(config.python, config.script);
 

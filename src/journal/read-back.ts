@@ -113,9 +113,14 @@ function parseLine(text: string): JournalLine | null | undefined {
 
 /**
  * Every line of the file, in order: `visit` gets its fields (null: blank; undefined: unreadable)
- * and its bytes without the newline (valid until the next read).
+ * and where its bytes lie, without the newline (`buffer` is fresh for each read, so a view of it
+ * stays valid).
  */
-export async function scanJournal(path: string, visit: (line: JournalLine | null | undefined, bytes: Buffer) => void, after?: () => Promise<void>): Promise<void> {
+export async function scanJournal(
+  path: string,
+  visit: (line: JournalLine | null | undefined, buffer: Buffer, start: number, end: number) => void,
+  after?: () => Promise<void>,
+): Promise<void> {
   const handle = await open(path, 'r');
   let carry: Buffer | undefined;
   try {
@@ -127,8 +132,7 @@ export async function scanJournal(path: string, visit: (line: JournalLine | null
       let start = 0;
       for (let newline = buffer.indexOf(0x0a); newline >= 0; newline = buffer.indexOf(0x0a, start)) {
         const end = newline > start && buffer[newline - 1] === 0x0d ? newline - 1 : newline;
-        const own = readOwnLine(buffer, start, end);
-        visit(own ?? parseLine(buffer.toString('utf8', start, end)), buffer.subarray(start, end));
+        visit(readOwnLine(buffer, start, end) ?? parseLine(buffer.toString('utf8', start, end)), buffer, start, end);
         start = newline + 1;
       }
       carry = start < buffer.length ? Buffer.from(buffer.subarray(start)) : undefined;
@@ -138,7 +142,7 @@ export async function scanJournal(path: string, visit: (line: JournalLine | null
     await handle.close();
   }
   // The torn tail was cut before, so the file ends with a newline; a last line without one is read all the same.
-  if (carry && carry.length > 0) visit(readOwnLine(carry, 0, carry.length) ?? parseLine(carry.toString('utf8')), carry);
+  if (carry && carry.length > 0) visit(readOwnLine(carry, 0, carry.length) ?? parseLine(carry.toString('utf8')), carry, 0, carry.length);
 }
 
 export async function readJournal(path: string, options: { dropFailed: boolean }): Promise<JournalContents> {
@@ -151,7 +155,7 @@ export async function readJournal(path: string, options: { dropFailed: boolean }
   try {
     await scanJournal(
       path,
-      (line, bytes) => {
+      (line, buffer, start, end) => {
         if (line === null) return;
         if (line === undefined) {
           contents.unreadable += 1;
@@ -164,7 +168,7 @@ export async function readJournal(path: string, options: { dropFailed: boolean }
         if (line.ok) contents.ok += 1;
         else contents.failed += 1;
         contents.recorded.add(line.id, line.ordinal);
-        if (rewrite) kept.push(bytes, newline); // a view: each read gets a fresh buffer, written before the next read
+        if (rewrite) kept.push(buffer.subarray(start, end), newline); // a view: each read gets a fresh buffer, written before the next read
       },
       async () => {
         if (!rewrite || kept.length === 0) return;

@@ -38,18 +38,22 @@ interface Pass {
   moved: number;
 }
 
-/** One pass over every item of the inputs (the limit only bounds what is counted as to do). */
-async function pass(source: InputSource, limit: number, contents: JournalContents, recorded: (ordinal: number, id: string) => boolean): Promise<Pass> {
+/**
+ * One pass over every item of the inputs (the limit only bounds what is counted as to do). By
+ * ordinal, unless `ids` is given: then what is done is what they hold.
+ */
+async function pass(source: InputSource, limit: number, contents: JournalContents, ids?: Set<string>): Promise<Pass> {
+  const { recorded } = contents;
   const result: Pass = { todo: 0, matched: 0, moved: 0 };
   let ordinal = 0;
   for await (const items of source.chunks()) {
     for (const item of items as Item[]) {
-      const print = contents.recorded.at(ordinal);
-      if (print !== 0) {
-        if (print === fingerprint(item.id)) result.matched += 1;
-        else result.moved += 1;
-      }
-      if (ordinal < limit && !recorded(ordinal, item.id)) result.todo += 1;
+      const print = recorded.at(ordinal);
+      const here = print !== 0 && print === fingerprint(item.id);
+      if (here) result.matched += 1;
+      else if (print !== 0) result.moved += 1;
+      const done = ids ? ids.has(item.id) : here || recorded.unordered.has(item.id);
+      if (ordinal < limit && !done) result.todo += 1;
       ordinal += 1;
     }
   }
@@ -87,15 +91,15 @@ export async function planResume(output: string, source: InputSource, options: {
     if (print !== 0) return print === fingerprint(id) ? 'done' : 'moved';
     return kept.unordered.has(id) ? 'done' : 'todo';
   };
-  const checked = await pass(source, limit, contents, (ordinal, id) => byOrdinal(ordinal, id) === 'done');
+  const checked = await pass(source, limit, contents);
   if (checked.moved === 0 && checked.matched === kept.ordinals && kept.conflicts === 0) {
     return { status: byOrdinal, todo: checked.todo, notice: notice(checked.todo) };
   }
   const why = kept.conflicts > 0 ? `${kept.conflicts} place(s) in the inputs are named by two of its lines with different items` : `${kept.ordinals - checked.matched} of its line(s) name items that are no longer at the same place in ${source.description}`;
   notes.push(`${why}: resuming by id, which holds every id of the output in memory`);
-  const status = byId(await readJournalIds(output));
-  const { todo } = await pass(source, limit, contents, (ordinal, id) => status(ordinal, id) === 'done');
-  return { status, todo, notice: notice(todo) };
+  const ids = await readJournalIds(output);
+  const { todo } = await pass(source, limit, contents, ids);
+  return { status: byId(ids), todo, notice: notice(todo) };
 }
 
 /** The inputs changed while the run read them: an item is not where the check before the run found it. */
