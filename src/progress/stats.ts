@@ -11,7 +11,7 @@ export interface DeviceMemory {
   source: string;
 }
 
-/** 'interrupted': Ctrl-C or SIGTERM ended its work; 'stopped': an error that stopped the run did. */
+/** 'interrupted': Ctrl-C or SIGTERM ended its work; 'stopped': an error or --max-failures that stopped the run did. */
 export type DeviceState = 'starting' | 'loading model' | 'running' | 'restarting' | 'done' | 'interrupted' | 'stopped' | 'failed' | 'out';
 
 export class DeviceStats {

@@ -131,8 +131,11 @@ async function stop(session: Session): Promise<void> {
   } finally {
     for (const { stats } of session.devices) {
       stats.finishedAt ??= session.clock.now();
-      // A run stopped by a fatal error or interrupted did not finish its devices' work: say so, not "done".
-      if (stats.state !== 'failed' && stats.state !== 'out') stats.state = flags.fatal ? 'stopped' : flags.draining ? 'interrupted' : 'done';
+      // A run stopped by a fatal error, --max-failures or a signal did not finish its devices'
+      // work: say so, not "done" (a signal is the user's doing: "interrupted").
+      if (stats.state !== 'failed' && stats.state !== 'out') {
+        stats.state = flags.fatal || flags.drainCause === 'max-failures' ? 'stopped' : flags.draining ? 'interrupted' : 'done';
+      }
     }
     await session.view.stop();
     session.transport.close();
