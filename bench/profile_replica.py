@@ -43,10 +43,13 @@ def main() -> None:
     events.bind(events_endpoint)
     tasks = context.socket(zmq.PUSH)
     tasks.bind(task_endpoint)
+    take_back_endpoint = f"ipc://{folder}/take-back"
+    take_backs = context.socket(zmq.PUB)  # bound as the controller binds it; this script asks nothing back
+    take_backs.bind(take_back_endpoint)
     host = HostConfig.from_dict({
         "protocol_version": protocol.PROTOCOL_VERSION, "device_index": 0, "device_label": "cpu:0", "torch_device": "cpu",
         "replicas": 1, "script": args.script, "events_endpoint": events_endpoint, "control_endpoint": "",
-        "task_endpoints": [task_endpoint], "threads_per_replica": 1, "controller_pid": os.getpid(),
+        "task_endpoints": [task_endpoint], "take_back_endpoint": take_back_endpoint, "threads_per_replica": 1, "controller_pid": os.getpid(),
     })
     config = ReplicaConfig(host=host, replica=0, generation=0, parent_pid=os.getppid())  # the replica watches its parent: ours
     profile = cProfile.Profile()

@@ -3,7 +3,7 @@
  * made before any device starts, the output (new, overwritten or resumed), then the session.
  * The inputs are opened here and read by the session as it runs (src/session/feed.ts).
  */
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolveDevices, type Device, type DeviceDiscovery } from './devices/devices.js';
 import { cpuShareWarning, threadsPerReplica } from './devices/cpu-share.js';
@@ -11,13 +11,18 @@ import { systemDiscovery } from './devices/nvidia-smi.js';
 import { ExitCode, UsageError } from './errors.js';
 import { openInputs, type InputSource } from './inputs/read-inputs.js';
 import { Journal, arraysPathFor } from './journal/journal.js';
+import { OutputLock } from './journal/output-lock.js';
 import { planResume } from './journal/resume.js';
 import type { RunConfig } from './options/config.js';
+import { commandLineWith } from './util/command-line.js';
+import { describeFsError } from './util/fs-errors.js';
 import { formatBytes } from './util/format-bytes.js';
 import { runSession } from './session/session.js';
 import type { SessionInputs } from './session/state.js';
 import { planReplicas, type ReplicaPlan } from './scheduler/replica-plan.js';
 import { preflight } from './workers/python.js';
+import { withCiReports } from './report/ci-reports.js';
+import { RunRecord } from './report/run-record.js';
 
 export interface RunIo {
   stdout: (text: string) => void;
@@ -26,6 +31,8 @@ export interface RunIo {
   argv?: string[];
   discovery?: DeviceDiscovery;
   stdin?: NodeJS.ReadableStream;
+  /** Where GITHUB_ACTIONS and GITHUB_STEP_SUMMARY are read; process.env unless a test gives its own. */
+  env?: NodeJS.ProcessEnv;
 }
 
 function replicasText(config: RunConfig, plan: ReplicaPlan, device: Device): string {
@@ -72,7 +79,7 @@ async function openOutput(config: RunConfig, source: InputSource, counting: Prom
   if (config.existingOutput === 'resume' && existsSync(config.output)) {
     const plan = await planResume(config.output, source, { dropFailed: config.retryFailed, limit: config.limit });
     say(plan.notice);
-    return { journal: new Journal(config.output, 'append'), inputs: { source, limit: config.limit, expected: plan.todo, status: plan.status } };
+    return { journal: new Journal(config.output, 'append'), inputs: { source, limit: config.limit, expected: plan.todo, status: plan.status, held: plan.held } };
   }
   // An output with content under 'refuse' was turned away before the preflight (run()).
   rmSync(arraysPathFor(config.output), { force: true });
@@ -96,10 +103,58 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
     io.stdout(dryRunReport(config, plan, devices, await countAll(source, config.limit), source.description, threads));
     return ExitCode.ok;
   }
+  // One writer per output, before anything of it is read, cut or written: a second run on it is
+  // refused here, naming the run that holds it (src/journal/output-lock.ts).
+  const lock = OutputLock.acquire(config.output, { pid: process.pid, command: commandLineWith(io.argv ?? [], { add: [], remove: [] }), started: new Date().toISOString() });
+  try {
+    if (lock.warning) notice(`warning: ${lock.warning}\n`);
+    return await runLocked(config, io, { source, devices, plan, threads, notice });
+  } finally {
+    lock.release();
+  }
+}
+
+/** What run() found before it took the output's lock. */
+interface Prepared {
+  source: InputSource;
+  devices: Device[];
+  plan: ReplicaPlan;
+  threads: number;
+  notice: (text: string) => void;
+}
+
+/** The rest of a run, with the output's lock held. */
+async function runLocked(config: RunConfig, io: RunIo, { source, devices, plan, threads, notice }: Prepared): Promise<number> {
+  if (existsSync(config.output)) {
+    try {
+      accessSync(config.output, constants.W_OK);
+    } catch (error) {
+      throw new UsageError(`--output ${config.output}: cannot write to it (${describeFsError(error)}); give another --output, or make it writable`);
+    }
+  }
   if (config.existingOutput === 'refuse' && outputHasContent(config.output)) {
     throw new UsageError(`${config.output} already exists. Pass --resume to continue it (only the items it lacks run), or --overwrite to start it again.`);
   }
 
+  // From here on the run has started: whatever ends it, the reports CI reads are written.
+  const record = new RunRecord(config.reportJunitAll ?? false);
+  return withCiReports(config, record, { stdout: io.stdout, stderr: io.stderr, env: io.env ?? process.env }, () =>
+    startedRun(config, io, { source, devices, threads, plan, record }),
+  );
+}
+
+/** What runLocked() hands the run once it has started. */
+interface Started {
+  source: InputSource;
+  devices: Device[];
+  threads: number;
+  plan: ReplicaPlan;
+  record: RunRecord;
+}
+
+/** The run once started: the preflight, the output opened, the session. */
+async function startedRun(config: RunConfig, io: RunIo, { source, devices, threads, plan, record }: Started): Promise<number> {
+  const notice = config.quiet ? () => undefined : io.stderr;
   // A file's lines, counted while the preflight runs (a resume counts what is left instead).
   const counting = config.existingOutput === 'resume' && existsSync(config.output) ? Promise.resolve(undefined) : source.count();
   counting.catch(() => undefined); // awaited below; a failure is reported there
@@ -117,5 +172,5 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
     notice(`nothing to do: every item is already in ${config.output}\n`);
     return ExitCode.ok;
   }
-  return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, inputs, journal, threadsPerReplica: threads, plan });
+  return runSession({ config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices, inputs, journal, threadsPerReplica: threads, plan, record });
 }

@@ -1,19 +1,22 @@
-"""Where a replica's batches come from: its intake (intake.py), directly or through preprocess.
+"""Where a replica's batches come from: the task socket, directly or through preprocess.
 
 The replica's serve loop (replica.serve) takes one batch source. Each source yields ReadyBatch:
 what infer gets, and the items that already failed before infer (a preprocess error), at their
-place in the batch. Both take batches from an Intake, which holds the batches that wait so the
-controller can take one back before it starts; the preprocess source has the intake start
-preprocess on each batch's items in a pool as the batch arrives, so the next batch is decoded
-while infer runs this one.
+place in the batch. Without preprocess, the serve loop reads the task socket itself: no thread
+between them, so a batch costs no more than a receive. The preprocess source reads it on a thread
+(intake.py) that starts preprocess on each batch's items in a pool as the batch arrives, so the
+next batch is decoded while infer runs this one. Either way a batch runs only if TakeBacks.start
+says so: the controller may have taken it back (take_back.py).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Generator, NamedTuple
 
+from . import codec, protocol
 from .intake import Intake
 from .preprocess import Preprocessor
+from .take_back import TakeBacks
 
 Outcome = dict[str, Any]
 BatchSource = Generator["ReadyBatch", None, None]
@@ -33,15 +36,15 @@ class ReadyBatch(NamedTuple):
         return [self.failed[place] if place in self.failed else next(infer_outcomes) for place in range(size)]
 
 
-def _nobody(_batch: int) -> None:
-    """Where a confirmation goes when nothing listens (tests of the serve loop alone)."""
-
-
-def received_batches(tasks: Any, send_taken_back: Callable[[int], None] = _nobody) -> BatchSource:
-    """Batches as they come off the task socket, until the stop message."""
-    intake = Intake(tasks, send_taken_back)
-    while (arrived := intake.next()) is not None:
-        yield ReadyBatch(arrived.batch, arrived.inputs, {})
+def received_batches(tasks: Any, take_backs: TakeBacks | None = None) -> BatchSource:
+    """Batches as they come off the task socket, until the stop message; those taken back skipped."""
+    take_backs = take_backs or TakeBacks()
+    while True:
+        kind, batch, inputs = protocol.parse_task(codec.decode(tasks.recv()))
+        if kind == "stop":
+            return
+        if take_backs.start(batch):
+            yield ReadyBatch(batch, inputs, {})
 
 
 def preprocess_workers(threads: int) -> int:
@@ -50,12 +53,10 @@ def preprocess_workers(threads: int) -> int:
     return max(2, threads)
 
 
-def preprocessed_batches(
-    tasks: Any, preprocess: Callable[[Any], Any], threads: int, send_taken_back: Callable[[int], None] = _nobody
-) -> BatchSource:
+def preprocessed_batches(tasks: Any, preprocess: Callable[[Any], Any], threads: int, take_backs: TakeBacks | None = None) -> BatchSource:
     """Batches with preprocess(item) applied, started on a thread pool as soon as each arrives."""
     preprocessor = Preprocessor(preprocess, preprocess_workers(threads))
-    intake = Intake(tasks, send_taken_back, preprocessor.start, preprocessor.cancel)
+    intake = Intake(tasks, take_backs or TakeBacks(), preprocessor.start, preprocessor.cancel)
     try:
         while (arrived := intake.next()) is not None:
             batch = arrived.batch

@@ -1,14 +1,13 @@
-"""A replica's intake: its batches, taken off the task socket as they arrive, until one starts.
+"""The preprocess source's intake: batches taken off the task socket by a thread, as they arrive.
 
-A receiving thread moves every message off the replica's task socket at once, so a batch that
-waits behind the running one waits here, in this process, where the controller can take it back:
-when another replica runs out of work, the controller sends `take_back` for a batch that may not
-have started. The thread removes it if the serve loop has not taken it, and confirms with a
-`taken_back` event; a batch the serve loop has taken is never given back, its result follows. The
-lock makes the two exclusive, so no item runs twice and each is written once.
+With a preprocess step, a batch's items must start preprocessing the moment the batch arrives, so
+they are decoded while infer runs the batch before; the serve loop, busy in infer, cannot be the
+one to read the socket then. So a receiving thread reads it, starts `prepare` on each batch and
+hands the batch to the serve loop through a SimpleQueue (its blocking get is C code). Without
+preprocess there is nothing to overlap, and the serve loop reads the socket itself (batches.py).
 
-`prepare` (the preprocess step) runs on each batch as it arrives, so its items are decoded while
-infer runs the batch before; a batch taken back has its preparation cancelled.
+Whether a batch runs is still the serve loop's call (TakeBacks.start, when it takes the batch
+from here); a batch taken back while it waits has its preparation cancelled at once.
 """
 
 from __future__ import annotations
@@ -18,40 +17,30 @@ import threading
 from typing import Any, Callable, NamedTuple
 
 from . import codec, protocol
+from .take_back import TakeBacks
 
 
 class Arrived(NamedTuple):
     batch: int
     inputs: list[Any]
-    prepared: Any  # what `prepare` returned for the inputs, or None without it
+    prepared: Any  # what `prepare` returned for the inputs
 
 
 class Intake:
-    """Only the receiving thread touches the task socket, and only it sends `taken_back` (on a
-    socket of its own: zmq sockets are not thread-safe). It stops after the stop message, or at a
-    malformed message or a socket error, which next() then raises in the serve loop.
-
-    Batches reach the serve loop through a SimpleQueue (its blocking get is C code, cheaper per
-    batch than a Condition); `_waiting` holds the ids that arrived and were not taken, and the
-    lock makes taking a batch and giving it back exclusive.
-    """
+    """Only the receiving thread touches the task socket. It stops after the stop message, or at a
+    malformed message or a socket error, which next() then raises in the serve loop."""
 
     _STOP = object()
 
-    def __init__(
-        self,
-        tasks: Any,
-        send_taken_back: Callable[[int], None],
-        prepare: Callable[[list[Any]], Any] | None = None,
-        cancel: Callable[[Any], None] | None = None,
-    ) -> None:
+    def __init__(self, tasks: Any, take_backs: TakeBacks, prepare: Callable[[list[Any]], Any], cancel: Callable[[Any], None]) -> None:
         self._tasks = tasks
-        self._send_taken_back = send_taken_back
+        self._take_backs = take_backs
         self._prepare = prepare
         self._cancel = cancel
         self._arrived: queue.SimpleQueue[Any] = queue.SimpleQueue()  # Arrived, then _STOP or an exception
-        self._waiting: dict[int, Arrived] = {}  # arrived, not yet taken by the serve loop
+        self._waiting: dict[int, Arrived] = {}  # handed over, not yet taken by the serve loop
         self._lock = threading.Lock()
+        take_backs.on_taken_back(self._taken_back)
         threading.Thread(target=self._receive, name="receive-batches", daemon=True).start()
 
     def _receive(self) -> None:
@@ -64,25 +53,22 @@ class Intake:
             if kind == "stop":
                 self._arrived.put(self._STOP)
                 return
-            if kind == "take_back":
-                self._take_back(batch)
-                continue
-            arrived = Arrived(batch, inputs, self._prepare(inputs) if self._prepare is not None else None)
+            # A batch already taken back (its take-back came first) is not prepared; one taken
+            # back between this check and the store below is prepared in vain, never run.
+            prepared = None if self._take_backs.is_taken(batch) else self._prepare(inputs)
+            arrived = Arrived(batch, inputs, prepared)
             with self._lock:
                 self._waiting[batch] = arrived
             self._arrived.put(arrived)
 
-    def _take_back(self, batch: int) -> None:
+    def _taken_back(self, batch: int) -> None:
         with self._lock:
             found = self._waiting.pop(batch, None)
-        if found is None:
-            return  # started (or never here): its result is, or will be, on its way
-        if self._cancel is not None:
+        if found is not None and found.prepared is not None:
             self._cancel(found.prepared)
-        self._send_taken_back(batch)
 
     def next(self) -> Arrived | None:
-        """The next batch, taken for good (it can no longer be taken back); None once told to stop."""
+        """The next batch to run; None once told to stop."""
         while True:
             entry = self._arrived.get()
             if entry is self._STOP:
@@ -90,6 +76,8 @@ class Intake:
             if isinstance(entry, Exception):
                 raise entry
             with self._lock:
-                if self._waiting.pop(entry.batch, None) is not None:
-                    return entry
-            # taken back before the serve loop reached it: skip it
+                self._waiting.pop(entry.batch, None)
+            if self._take_backs.start(entry.batch):
+                return entry
+            if entry.prepared is not None:
+                self._cancel(entry.prepared)  # taken back before the serve loop reached it

@@ -47,6 +47,7 @@ class HostConfig:
     events_endpoint: str
     control_endpoint: str
     task_endpoints: list[str]  # one per replica slot; the controller has bound each
+    take_back_endpoint: str  # the run's take-back publisher (take_back.py)
     threads_per_replica: int  # torch intra-op threads per replica; 0 leaves torch's default
     controller_pid: int
     options: dict[str, str] = field(default_factory=dict)  # --opt key=value

@@ -6,6 +6,11 @@ that both sides agree. Every message is a msgpack map with the protocol version 
 Controller -> replica (one PUSH socket per replica):
     {"v", "kind": "batch", "batch": int, "inputs": [item, ...]}
     {"v", "kind": "stop"}
+    Batch ids on one replica's task socket only grow (take_back.py relies on it).
+
+Controller -> replicas (one PUB socket for the run; each replica subscribes to its topic,
+take_back_topic(device, replica)): frames [topic, message]
+    {"v", "kind": "take_back", "batch": int}   # give it back if it has not started
 
 Controller -> device host (one PUSH socket per host):
     {"v", "kind": "start", "replica": int, "generation": int}   # (re)start that replica
@@ -22,6 +27,7 @@ Replica or host -> controller (one shared PULL socket):
     {"v", "kind": "telemetry",    "device", "pid", "memory_used", "memory_free", "memory_total",
                                   "utilization": float | None, "source": str} # host, every 2 s
     {"v", "kind": "shared_error", "device", "pid", "error"}   # host: load_shared() failed
+    {"v", "kind": "taken_back",   "device", "replica", "batch"}  # that batch will not run here
 
 Telemetry: memory in bytes. On a GPU, the device's memory (all processes on it) and its
 utilization in percent when NVML tells it; on a CPU device, the proportional set size (PSS) of
@@ -42,7 +48,7 @@ from __future__ import annotations
 import traceback as traceback_module
 from typing import Any, TypedDict
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: take_back moved off the task socket to the take-back publisher
 # How often a host sends its heartbeat; the controller takes a host that stays silent much longer
 # (HEARTBEAT_TIMEOUT_MS in src/workers/fleet.ts, 30 s by default) for hung.
 HEARTBEAT_SECONDS = 1.0
@@ -139,17 +145,28 @@ def parse_task(message: Any) -> tuple[str, int, list[Any]]:
     kind = message.get("kind")
     if kind == "stop":
         return "stop", -1, []
-    if kind == "take_back":
-        batch = message.get("batch")
-        if not isinstance(batch, int):
-            raise ProtocolError("a take_back needs an integer 'batch'")
-        return "take_back", batch, []
     if kind == "batch":
         batch, inputs = message.get("batch"), message.get("inputs")
         if not isinstance(batch, int) or not isinstance(inputs, list) or not inputs:
             raise ProtocolError("a batch needs an integer 'batch' and a non-empty list 'inputs'")
         return "batch", batch, inputs
     raise ProtocolError(f"unknown message kind {kind!r}")
+
+
+def take_back_topic(device: int, replica: int) -> bytes:
+    """The topic a replica subscribes to on the take-back publisher (the trailing slash keeps
+    replica 1's topic from being a prefix of replica 10's)."""
+    return f"{device}/{replica}/".encode()
+
+
+def parse_take_back(message: Any) -> int:
+    """Validate a take_back message (controller -> replica, on the take-back socket); returns the batch id."""
+    if not isinstance(message, dict) or message.get("v") != PROTOCOL_VERSION or message.get("kind") != "take_back":
+        raise ProtocolError(f"expected a take_back message of protocol version {PROTOCOL_VERSION}, got {message!r:.200}")
+    batch = message.get("batch")
+    if not isinstance(batch, int) or isinstance(batch, bool):
+        raise ProtocolError("a take_back needs an integer 'batch'")
+    return batch
 
 
 def parse_control(message: Any) -> tuple[str, int, int]:

@@ -24,6 +24,7 @@ from .oom import free_device_memory, is_out_of_memory
 from .parent_watch import die_with_parent
 from .script import Context, ScriptError, load, preprocess_for
 from .shared import unwrap
+from .take_back import TakeBacks, listen
 
 # Exit codes a replica uses on purpose; the host reports them, the controller explains them.
 EXIT_SCRIPT_ERROR = 3
@@ -151,6 +152,32 @@ def serve(source: BatchSource, infer: Callable[[Any, list[Any]], Any], model: An
             events.send(encode_result(message), copy=False)
 
 
+def listen_for_take_backs(context: Any, config: ReplicaConfig) -> TakeBacks:
+    """Subscribe to this replica's take-backs and start their listener (take_back.py). Its two
+    sockets belong to its thread (zmq sockets are not thread-safe): the subscription, and a PUSH of
+    its own for the `taken_back` confirmations, delivered before the replica exits."""
+    import zmq
+
+    host = config.host
+    subscription = context.socket(zmq.SUB)
+    subscription.setsockopt(zmq.SUBSCRIBE, protocol.take_back_topic(host.device_index, config.replica))
+    subscription.connect(host.take_back_endpoint)
+    confirmations = context.socket(zmq.PUSH)
+    confirmations.setsockopt(zmq.LINGER, 5000)
+    confirmations.connect(host.events_endpoint)
+
+    def confirm(batch: int) -> None:
+        confirmations.send(codec.encode(protocol.taken_back(host.device_index, config.replica, batch)))
+
+    def close() -> None:
+        subscription.close(linger=0)
+        confirmations.close()
+
+    take_backs = TakeBacks()
+    listen(subscription, take_backs, confirm, close)
+    return take_backs
+
+
 def replica_main(config: ReplicaConfig) -> None:
     # Ctrl-C reaches the whole process group; the controller decides what stops and when.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -164,19 +191,13 @@ def replica_main(config: ReplicaConfig) -> None:
     events.connect(host.events_endpoint)
     tasks = context.socket(zmq.PULL)
     tasks.connect(config.task_endpoint)
-    # The intake's thread confirms batches taken back on a socket of its own (zmq sockets are not
-    # thread-safe); the last confirmation is delivered before the replica exits.
-    confirmations = context.socket(zmq.PUSH)
-    confirmations.setsockopt(zmq.LINGER, 5000)
-    confirmations.connect(host.events_endpoint)
     pid = os.getpid()
 
     def report_failure(kind: str, exc: BaseException, exit_code: int) -> None:
         events.send(codec.encode(protocol.replica_error(kind, host.device_index, config.replica, pid, protocol.error_info(exc))))
         events.close()
-        confirmations.close(linger=0)
         tasks.close(linger=0)
-        context.term()
+        context.term()  # also ends the take-back listener, if it started
         sys.exit(exit_code)
 
     _limit_threads(host.threads_per_replica)
@@ -201,14 +222,12 @@ def replica_main(config: ReplicaConfig) -> None:
         report_failure("setup_error", exc, EXIT_SETUP_ERROR)
         return
 
-    def send_taken_back(batch: int) -> None:
-        confirmations.send(codec.encode(protocol.taken_back(host.device_index, config.replica, batch)))
-
+    take_backs = listen_for_take_backs(context, config)
     events.send(codec.encode(protocol.ready(host.device_index, config.replica, pid, config.generation)))
     if script.preprocess is None:
-        source = received_batches(tasks, send_taken_back)
+        source = received_batches(tasks, take_backs)
     else:
-        source = preprocessed_batches(tasks, preprocess_for(script.preprocess, ctx), host.threads_per_replica, send_taken_back)
+        source = preprocessed_batches(tasks, preprocess_for(script.preprocess, ctx), host.threads_per_replica, take_backs)
     try:
         serve(source, script.infer, model, events, config)
     except (protocol.ProtocolError, ValueError) as exc:
@@ -219,6 +238,5 @@ def replica_main(config: ReplicaConfig) -> None:
     if script.teardown is not None:
         script.teardown(model)
     tasks.close(linger=0)
-    confirmations.close()
     events.close()
-    context.term()
+    context.term()  # ends the take-back listener, which closes its sockets

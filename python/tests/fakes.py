@@ -21,6 +21,7 @@ def launch_config(**changes: Any) -> dict[str, Any]:
         "events_endpoint": "ipc:///tmp/run/events",
         "control_endpoint": "ipc:///tmp/run/control-1",
         "task_endpoints": ["ipc:///tmp/run/task-1-0", "ipc:///tmp/run/task-1-1"],
+        "take_back_endpoint": "ipc:///tmp/run/take-back",
         "generations": [0],
         "threads_per_replica": 2,
         "controller_pid": 4242,

@@ -26,8 +26,15 @@ export async function* lineChunks(stream: AsyncIterable<Buffer | string>): Async
   const decoder = new StringDecoder('utf8'); // a character split between two reads is joined
   let carry = '';
   let next = 1;
+  let first = true;
   for await (const chunk of stream) {
-    const lines = (carry + (typeof chunk === 'string' ? chunk : decoder.write(chunk))).split('\n');
+    let text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    // Text as an editor may save it: a UTF-8 byte order mark at the start is not part of line 1.
+    if (first && text.length > 0) {
+      if (text.startsWith('\uFEFF')) text = text.slice(1);
+      first = false;
+    }
+    const lines = (carry + text).split('\n');
     carry = lines.pop() as string; // the line not yet ended
     if (lines.length === 0) continue;
     stripCarriageReturns(lines);

@@ -13,9 +13,10 @@
  * globs walked lazily (walk.ts). A bad line or a repeated id is found when the reading reaches
  * it, so a run may have started by then.
  */
-import { createReadStream, type ReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants, createReadStream, type ReadStream } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
+import { describeFsError } from '../util/fs-errors.js';
 import { countItemLines } from './count.js';
 import { globWalk } from './glob.js';
 import { lineChunks, READ_CHUNK_BYTES, type LineChunk } from './lines.js';
@@ -57,6 +58,10 @@ export function jsonlItem(line: string, lineNumber: number, source: string): (It
   const ownId = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>).id : undefined;
   if (ownId !== undefined && typeof ownId !== 'string' && typeof ownId !== 'number') {
     throw new UsageError(`${source}, line ${lineNumber}: "id" must be a string or a number, got ${JSON.stringify(ownId)}`);
+  }
+  // JSON.parse rounds integers past 2^53: two such ids could become one, or not the id written.
+  if (typeof ownId === 'number' && Number.isInteger(ownId) && !Number.isSafeInteger(ownId)) {
+    throw new UsageError(`${source}, line ${lineNumber}: its "id" is a number past 2^53, which cannot be read exactly (it reads as ${ownId}); write the id as a string, in quotes`);
   }
   return { id: ownId === undefined ? String(lineNumber) : String(ownId), input: value, own: ownId !== undefined };
 }
@@ -180,9 +185,21 @@ async function stdinSource(stdin: NodeJS.ReadableStream): Promise<InputSource> {
   });
 }
 
+function unreadable(spec: string, error: unknown): UsageError {
+  return new UsageError(`--inputs ${spec}: cannot be read (${describeFsError(error)}); make it readable for this user, or give a copy you can read`);
+}
+
 export async function openInputs(spec: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<InputSource> {
   if (spec === '-') return stdinSource(stdin);
   const info = await stat(spec).catch(() => undefined);
+  if (info?.isDirectory() || info?.isFile()) {
+    // Checked before anything starts: an unreadable folder would be walked as an empty one (a run
+    // of zero items that says nothing), an unreadable file would fail only once the run began.
+    const mode = info.isDirectory() ? constants.R_OK | constants.X_OK : constants.R_OK;
+    await access(spec, mode).catch((error: unknown) => {
+      throw unreadable(spec, error);
+    });
+  }
   if (info?.isDirectory()) {
     const base = spec.replace(/\/+$/, '');
     const hidden = (name: string) => name.startsWith('.');

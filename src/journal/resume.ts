@@ -28,6 +28,8 @@ export interface ResumePlan {
   todo: number | undefined;
   /** What the resume found, for the user: "resuming out.jsonl: 25 item(s) already done, 5 to run; ...". */
   notice: string;
+  /** The lines the output holds and keeps (ok, and failed unless --retry-failed): what this run need not do. */
+  held: number;
 }
 
 interface Pass {
@@ -68,6 +70,7 @@ export async function planResume(output: string, source: InputSource, options: {
   const contents = await readJournal(output, options);
   const { recorded: kept } = contents;
   const limit = options.limit ?? Infinity;
+  const held = contents.ok + contents.failed;
   const notes = [
     contents.tornBytes > 0 ? `cut a torn last line (${contents.tornBytes} bytes)` : '',
     contents.removedFailed > 0 ? `${contents.removedFailed} failed item(s) to run again` : '',
@@ -83,7 +86,7 @@ export async function planResume(output: string, source: InputSource, options: {
   if (!source.rereadable) {
     // Nothing can be checked ahead: go by id (the ids of lines without an ordinal are held anyway).
     const status = kept.ordinals > 0 ? byId(await readJournalIds(output)) : byId(kept.unordered);
-    return { status, todo: undefined, notice: notice(undefined) };
+    return { status, todo: undefined, notice: notice(undefined), held };
   }
 
   const byOrdinal: ResumePlan['status'] = (ordinal, id) => {
@@ -93,13 +96,13 @@ export async function planResume(output: string, source: InputSource, options: {
   };
   const checked = await pass(source, limit, contents);
   if (checked.moved === 0 && checked.matched === kept.ordinals && kept.conflicts === 0) {
-    return { status: byOrdinal, todo: checked.todo, notice: notice(checked.todo) };
+    return { status: byOrdinal, todo: checked.todo, notice: notice(checked.todo), held };
   }
   const why = kept.conflicts > 0 ? `${kept.conflicts} place(s) in the inputs are named by two of its lines with different items` : `${kept.ordinals - checked.matched} of its line(s) name items that are no longer at the same place in ${source.description}`;
   notes.push(`${why}: resuming by id, which holds every id of the output in memory`);
   const ids = await readJournalIds(output);
   const { todo } = await pass(source, limit, contents, ids);
-  return { status: byId(ids), todo, notice: notice(todo) };
+  return { status: byId(ids), todo, notice: notice(todo), held };
 }
 
 /** The inputs changed while the run read them: an item is not where the check before the run found it. */

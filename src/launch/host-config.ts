@@ -25,6 +25,8 @@ export interface HostLaunchConfig {
   control_endpoint: string;
   /** One per replica slot of the device. */
   task_endpoints: string[];
+  /** The run's take-back publisher; each replica subscribes to its own topic. */
+  take_back_endpoint: string;
   /** Per replica, the generation its first start here gets. */
   generations: number[];
   threads_per_replica: number;
@@ -44,6 +46,7 @@ export interface HostEndpoints {
   events: string;
   control: string;
   tasks: string[];
+  takeBack: string;
 }
 
 export function hostLaunchConfig(template: HostTemplate, device: Device, generations: number[], endpoints: HostEndpoints): HostLaunchConfig {
@@ -57,6 +60,7 @@ export function hostLaunchConfig(template: HostTemplate, device: Device, generat
     events_endpoint: endpoints.events,
     control_endpoint: endpoints.control,
     task_endpoints: endpoints.tasks,
+    take_back_endpoint: endpoints.takeBack,
     generations,
     threads_per_replica: template.threadsPerReplica,
     controller_pid: process.pid,

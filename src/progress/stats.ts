@@ -11,7 +11,8 @@ export interface DeviceMemory {
   source: string;
 }
 
-export type DeviceState = 'starting' | 'loading model' | 'running' | 'restarting' | 'done' | 'stopped' | 'failed' | 'out';
+/** 'interrupted': Ctrl-C or SIGTERM ended its work; 'stopped': an error or --max-failures that stopped the run did. */
+export type DeviceState = 'starting' | 'loading model' | 'running' | 'restarting' | 'done' | 'interrupted' | 'stopped' | 'failed' | 'out';
 
 export class DeviceStats {
   state: DeviceState = 'starting';

@@ -250,9 +250,13 @@ export class Scheduler {
     this.queue.returnFresh(fresh);
   }
 
-  /** Waiting batches to ask back for the replicas that hold nothing (see take-back.ts). */
+  /**
+   * Waiting batches to ask back for the replicas that hold nothing (see take-back.ts). Called
+   * right after assign(): a ready replica still idle then may take nothing that is queued (only
+   * retries meant for other devices are left), so it is asked for even while the queue is not empty.
+   */
   takeBacks(): TakeBack[] {
-    return this.pendingCount > 0 || !this.queue.inputEnded ? [] : chooseTakeBacks(this.order, this.batches);
+    return this.queue.inputEnded ? chooseTakeBacks(this.order, this.batches) : [];
   }
 
   /** The replica confirmed it gave the batch back unstarted: its items go first in line again. */

@@ -1,8 +1,8 @@
 /**
- * No replica idles while a batch that no replica has started waits anywhere. When the queue is
- * empty and a ready replica holds nothing, the batch waiting last behind the longest queue is
- * asked back from its replica; the replica gives it back only if it has not started it (the
- * session hands it out again once confirmed), so no item runs twice.
+ * No replica idles while a batch that no replica has started waits anywhere. When a ready
+ * replica holds nothing after assign() (nothing is queued that it may take), the batch waiting
+ * last behind the longest queue is asked back from its replica; the replica gives it back only
+ * if it has not started it (the session hands it out again once confirmed), so no item runs twice.
  */
 import type { BatchBook, ReplicaBook } from './books.js';
 

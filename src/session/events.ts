@@ -12,5 +12,6 @@ export type LoopEvent =
   | { type: 'host-exit'; exit: HostExit }
   | { type: 'signal'; name: NodeJS.Signals }
   | { type: 'tick' }
+  | { type: 'output-failed' }
   | { type: 'restart-replica'; device: number; replica: number; incarnation: number }
   | { type: 'restart-host'; device: number; incarnation: number };

@@ -4,6 +4,7 @@
 import type { OutputRecord } from '../journal/journal.js';
 import type { Exhausted } from '../scheduler/retry-policy.js';
 import type { ErrorInfo, Outcome } from '../transport/messages.js';
+import { checkFailureLimit } from './failure-limit.js';
 import type { DeviceEntry, Session } from './state.js';
 
 /** The line of an item that ran on `entry`'s device. id, index and ok come first: read-back.ts reads them from a line's bytes. */
@@ -34,6 +35,7 @@ export function writeLines(session: Session, records: OutputRecord[], entry: Dev
   session.journal.append(records);
   for (const record of records) {
     session.feed.settled(record.index);
+    session.record.written(record);
     if (record.ok) entry.stats.done += 1;
     else {
       entry.stats.failed += 1;
@@ -41,4 +43,5 @@ export function writeLines(session: Session, records: OutputRecord[], entry: Dev
       session.stats.failuresByReason.set(reason, (session.stats.failuresByReason.get(reason) ?? 0) + 1);
     }
   }
+  checkFailureLimit(session);
 }

@@ -4,10 +4,12 @@
  * live in src/scheduler/ (what to retry, where, when to restart, when to give up); the modules
  * beside this one carry them out and write what they decide.
  */
-import { batchMessage, takeBackMessage } from '../transport/messages.js';
+import { batchMessage } from '../transport/messages.js';
+import { drain } from './drain.js';
 import type { LoopEvent } from './events.js';
 import { inputsEnded, inputsFailed, inputsRead } from './inputs.js';
 import { hostLost, restartHost, restartReplica } from './losses.js';
+import { outputFailedError } from './output-failure.js';
 import { systemPorts, type SessionPorts } from './ports.js';
 import { report } from './report.js';
 import { routeMessage } from './route.js';
@@ -30,6 +32,7 @@ export async function runSession(setup: SessionSetup, ports: SessionPorts = syst
     throw error;
   }
   const offSignal = ports.onSignal((name) => session.queue.push({ type: 'signal', name }));
+  session.journal.onFailure(() => session.queue.push({ type: 'output-failed' }));
   const stopTicks = ports.clock.every(TICK_MS, () => session.queue.push({ type: 'tick' }));
   try {
     start(session);
@@ -64,7 +67,8 @@ async function loop(session: Session): Promise<void> {
   const { flags } = session;
   while (!finished(session) && !flags.fatal && !flags.abortNow) {
     handle(session, await session.queue.next());
-    if (!flags.draining && !flags.fatal) dispatch(session);
+    // No new work once a result could not be written: it could not be written either.
+    if (!flags.draining && !flags.fatal && !session.journal.failure) dispatch(session);
   }
 }
 
@@ -82,6 +86,10 @@ function handle(session: Session, event: LoopEvent): void {
       return inputsEnded(session);
     case 'inputs-failed':
       return inputsFailed(session, event.error);
+    case 'output-failed':
+      // Stop as for any fatal error: no new work, every process stopped, the output closed.
+      if (session.journal.failure) session.flags.fatal ??= outputFailedError(session, session.journal.failure);
+      return;
     case 'restart-replica':
       return restartReplica(session, event.device, event.replica, event.incarnation);
     case 'host-exit': {
@@ -105,7 +113,7 @@ function dispatch(session: Session): void {
     // puts the batch back.
     transport.send(assignment.device, assignment.replica, batchMessage(assignment.batch, inputs)).catch(() => undefined);
   }
-  for (const { device, replica, batch } of scheduler.takeBacks()) transport.send(device, replica, takeBackMessage(batch)).catch(() => undefined);
+  for (const { device, replica, batch } of scheduler.takeBacks()) transport.takeBack(device, replica, batch);
   session.feed.level(scheduler.freshQueued); // read on while what is queued runs low
 }
 
@@ -117,9 +125,7 @@ function onSignal(session: Session, name: NodeJS.Signals): void {
     flags.abortNow = true;
     return;
   }
-  flags.draining = true;
-  session.feed.stop();
-  flags.graceDeadline = session.clock.now() + session.config.graceSeconds * 1000;
+  drain(session, 'signal');
   session.view.log(`${name}: no new work; waiting up to ${session.config.graceSeconds} s for the ${session.scheduler.inFlightItems} item(s) in flight. Press Ctrl-C again to stop at once.`);
 }
 
@@ -135,8 +141,11 @@ async function stop(session: Session): Promise<void> {
   } finally {
     for (const { stats } of session.devices) {
       stats.finishedAt ??= session.clock.now();
-      // A run stopped by a fatal error did not finish its devices' work: say so, not "done".
-      if (stats.state !== 'failed' && stats.state !== 'out') stats.state = flags.fatal ? 'stopped' : 'done';
+      // A run stopped by a fatal error, --max-failures or a signal did not finish its devices'
+      // work: say so, not "done" (a signal is the user's doing: "interrupted").
+      if (stats.state !== 'failed' && stats.state !== 'out') {
+        stats.state = flags.fatal || flags.drainCause === 'max-failures' ? 'stopped' : flags.draining ? 'interrupted' : 'done';
+      }
     }
     await session.view.stop();
     session.transport.close();

@@ -8,6 +8,7 @@ import type { InputSource } from '../inputs/read-inputs.js';
 import type { Journal } from '../journal/journal.js';
 import type { ResumePlan } from '../journal/resume.js';
 import type { RunConfig } from '../options/config.js';
+import { RunRecord } from '../report/run-record.js';
 import { DeviceStats, RunStats } from '../progress/stats.js';
 import { chooseView, type ProgressView } from '../progress/views.js';
 import { ReplicaGrowth } from '../scheduler/replica-growth.js';
@@ -36,6 +37,8 @@ export interface SessionInputs {
   expected: number | undefined;
   /** A resume: what the output says of each item. */
   status?: ResumePlan['status'];
+  /** A resume: the items the output held before this run, kept (for the message of a write that fails). */
+  held?: number;
 }
 
 export interface SessionIo {
@@ -55,6 +58,8 @@ export interface SessionSetup {
   threadsPerReplica: number;
   /** How many replicas each device starts with, its replica slots, and which grow (auto). */
   plan: ReplicaPlan;
+  /** What the run writes, kept for the CI reports (run.ts writes them); a fresh one when absent. */
+  record?: RunRecord;
 }
 
 export interface DeviceEntry {
@@ -64,8 +69,10 @@ export interface DeviceEntry {
 
 /** What changes as the run goes: how it is ending, and what it has seen. */
 export interface RunFlags {
-  /** Ctrl-C once: no new work; in-flight batches get until graceDeadline. */
+  /** Ctrl-C once (or --max-failures reached): no new work; in-flight batches get until graceDeadline. */
   draining: boolean;
+  /** What started the draining: a signal, or --max-failures (which ends the run with exit 1, not 130). */
+  drainCause: 'signal' | 'max-failures' | undefined;
   graceDeadline: number;
   /** Ctrl-C twice: stop at once. */
   abortNow: boolean;
@@ -84,7 +91,9 @@ export interface Session {
   readonly devices: readonly DeviceEntry[];
   /** The items the run holds (read ahead, in flight, to retry), by ordinal; and the reading of the rest. */
   readonly feed: InputFeed;
+  readonly inputs: SessionInputs;
   readonly journal: Journal;
+  readonly record: RunRecord;
   readonly scheduler: Scheduler;
   readonly restarts: RestartPolicy;
   readonly growth: ReplicaGrowth;
@@ -119,6 +128,8 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     return { device, stats };
   });
   const stats = new RunStats(setup.inputs.expected, devices.map((entry) => entry.stats));
+  const record = setup.record ?? new RunRecord(false);
+  record.watch(stats);
   const view = chooseView(stats, { quiet: config.quiet, tty: setup.io.isTTY, write: (line) => setup.io.stderr(`${line}\n`) });
   const tails = new OutputTails(view, config.verbose);
   const queue = new AsyncQueue<LoopEvent>();
@@ -137,7 +148,9 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     slotsPerDevice,
     devices,
     feed,
+    inputs: setup.inputs,
     journal: setup.journal,
+    record,
     scheduler,
     restarts: new RestartPolicy(),
     growth,
@@ -149,6 +162,6 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     fleet,
     clock: ports.clock,
     queue,
-    flags: { draining: false, graceDeadline: Infinity, abortNow: false, fatal: undefined, everReady: false, setupFailed: new Set() },
+    flags: { draining: false, drainCause: undefined, graceDeadline: Infinity, abortNow: false, fatal: undefined, everReady: false, setupFailed: new Set() },
   };
 }

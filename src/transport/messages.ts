@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: take_back moved off the task socket to the run's take-back publisher. */
+export const PROTOCOL_VERSION = 2;
 
 const errorInfo = z.object({ type: z.string(), message: z.string(), traceback: z.string() });
 export type ErrorInfo = z.infer<typeof errorInfo>;
@@ -59,18 +60,24 @@ export type WorkerEvent = z.infer<typeof eventSchema>;
 /** Limits what one event may weigh: a foreign sender cannot make the controller buffer gigabytes. */
 export const MAX_EVENT_BYTES = 1 << 30;
 
-export type TaskMessage =
-  | { v: typeof PROTOCOL_VERSION; kind: 'batch'; batch: number; inputs: unknown[] }
-  | { v: typeof PROTOCOL_VERSION; kind: 'take_back'; batch: number }
-  | { v: typeof PROTOCOL_VERSION; kind: 'stop' };
+/** Controller -> replica, on its task socket. Batch ids on one task socket only grow (the replica relies on it). */
+export type TaskMessage = { v: typeof PROTOCOL_VERSION; kind: 'batch'; batch: number; inputs: unknown[] } | { v: typeof PROTOCOL_VERSION; kind: 'stop' };
+
+/** Controller -> replica, on the run's take-back publisher, under takeBackTopic(device, replica). */
+export type TakeBackMessage = { v: typeof PROTOCOL_VERSION; kind: 'take_back'; batch: number };
 
 export function batchMessage(batch: number, inputs: unknown[]): TaskMessage {
   return { v: PROTOCOL_VERSION, kind: 'batch', batch, inputs };
 }
 
 /** Give back this batch if it has not started (the replica confirms with `taken_back`, or its result follows). */
-export function takeBackMessage(batch: number): TaskMessage {
+export function takeBackMessage(batch: number): TakeBackMessage {
   return { v: PROTOCOL_VERSION, kind: 'take_back', batch };
+}
+
+/** A replica's topic on the take-back publisher; the trailing slash keeps 1/1/ from matching 1/10/. */
+export function takeBackTopic(device: number, replica: number): string {
+  return `${device}/${replica}/`;
 }
 
 export const stopMessage: TaskMessage = { v: PROTOCOL_VERSION, kind: 'stop' };

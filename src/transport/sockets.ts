@@ -1,24 +1,30 @@
 /**
- * The controller's sockets. One PULL for events (every replica and host connects a PUSH to it)
- * and one PUSH per replica for tasks, so the scheduler decides which replica gets which batch.
+ * The controller's sockets. One PULL for events (every replica and host connects a PUSH to it),
+ * one PUSH per replica for tasks, so the scheduler decides which replica gets which batch, one
+ * PUSH per host for its commands, and one PUB for take-backs (each replica subscribes to its own
+ * topic: a take-back cannot travel on the task socket, behind the very batch it asks back, and a
+ * lost one costs nothing, since the batch then runs where it is).
  * Endpoints are ipc:// files in the run's private folder (mode 0700): no other user can connect.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { Pull, Push } from 'zeromq';
+import { Publisher, Pull, Push } from 'zeromq';
 import { decode, encode } from './codec.js';
-import { MAX_EVENT_BYTES, parseEvent, type HostCommand, type TaskMessage, type WorkerEvent } from './messages.js';
+import { MAX_EVENT_BYTES, parseEvent, takeBackMessage, takeBackTopic, type HostCommand, type TaskMessage, type WorkerEvent } from './messages.js';
+import { makeRunFolder } from './run-folder.js';
 
 export type Received = { ok: true; event: WorkerEvent } | { ok: false; reason: string };
 
 /** What the session and the fleet use of the sockets (tests give them a fake). */
 export interface SessionTransport {
   readonly eventsEndpoint: string;
+  readonly takeBackEndpoint: string;
   controlEndpoint(device: number): string;
   taskEndpoint(device: number, replica: number): string;
   send(device: number, replica: number, message: TaskMessage): Promise<void>;
   trySend(device: number, replica: number, message: TaskMessage): void;
+  /** Ask a replica to give back a batch it has not started; never waits, never throws. */
+  takeBack(device: number, replica: number, batch: number): void;
   command(device: number, message: HostCommand): void;
   receiveLoop(deliver: (received: Received) => void): Promise<void>;
   close(): void;
@@ -37,9 +43,9 @@ export interface Slot {
 class OrderedSender {
   private last: Promise<void> = Promise.resolve();
 
-  constructor(readonly socket: Push) {}
+  constructor(readonly socket: Push | Publisher) {}
 
-  send(data: Buffer): Promise<void> {
+  send(data: Buffer | Buffer[]): Promise<void> {
     const sent = this.last.then(() => this.socket.send(data));
     this.last = sent.catch(() => undefined);
     return sent;
@@ -49,6 +55,7 @@ class OrderedSender {
 export class Transport implements SessionTransport {
   private readonly tasks = new Map<string, OrderedSender>();
   private readonly controls = new Map<number, OrderedSender>();
+  private readonly takeBacks = new OrderedSender(new Publisher({ linger: 0 }));
   private closed = false;
 
   private constructor(
@@ -58,6 +65,10 @@ export class Transport implements SessionTransport {
 
   get eventsEndpoint(): string {
     return `ipc://${path.join(this.runDir, 'events')}`;
+  }
+
+  get takeBackEndpoint(): string {
+    return `ipc://${path.join(this.runDir, 'take-back')}`;
   }
 
   controlEndpoint(device: number): string {
@@ -75,7 +86,7 @@ export class Transport implements SessionTransport {
    * of them up front keeps the set of sockets fixed for the run.
    */
   static async open(slots: Slot[]): Promise<Transport> {
-    const runDir = mkdtempSync(path.join(tmpdir(), 'gpu-orchestrate-'));
+    const runDir = makeRunFolder(); // run-folder.ts: also removes the folders of killed runs
     const events = new Pull({ maxMessageSize: MAX_EVENT_BYTES, linger: 0 });
     const transport = new Transport(runDir, events);
     try {
@@ -89,6 +100,7 @@ export class Transport implements SessionTransport {
 
   private async bindAll(slots: Slot[]): Promise<void> {
     await this.events.bind(this.eventsEndpoint);
+    await (this.takeBacks.socket as Publisher).bind(this.takeBackEndpoint);
     for (const device of new Set(slots.map((slot) => slot.device))) {
       // A restarted host connects again to the same endpoint; commands wait for it (no timeout
       // needed: the controller sends few, and never to a host it has given up on).
@@ -116,6 +128,11 @@ export class Transport implements SessionTransport {
     const sender = this.tasks.get(`${device}/${replica}`);
     if (!sender || sender.socket.closed) return;
     sender.send(encode(message)).catch(() => undefined);
+  }
+
+  takeBack(device: number, replica: number, batch: number): void {
+    if (this.takeBacks.socket.closed) return;
+    this.takeBacks.send([Buffer.from(takeBackTopic(device, replica)), encode(takeBackMessage(batch))]).catch(() => undefined);
   }
 
   /** A command to a device host; never waits, never throws (a dead host's restart reconnects). */
@@ -150,7 +167,7 @@ export class Transport implements SessionTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const sender of [...this.tasks.values(), ...this.controls.values()]) sender.socket.close();
+    for (const sender of [...this.tasks.values(), ...this.controls.values(), this.takeBacks]) sender.socket.close();
     this.events.close();
     rmSync(this.runDir, { recursive: true, force: true });
   }

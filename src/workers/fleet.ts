@@ -109,6 +109,7 @@ export class Fleet {
       events: this.transport.eventsEndpoint,
       control: this.transport.controlEndpoint(device.index),
       tasks: Array.from({ length: this.options.slotsPerDevice }, (_, replica) => this.transport.taskEndpoint(device.index, replica)),
+      takeBack: this.transport.takeBackEndpoint,
     };
     const host = this.launcher.start({
       device,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { Push } from 'zeromq';
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/transport/messages.js';
 import { pythonEnv } from '../../src/workers/python.js';
 import { expectNoSurvivors } from '../helpers/checks.js';
 import { PYTHON, fixture, jsonlItems, readOutput, runCli, scratchDir, startCli, waitFor } from '../helpers/cli.js';
@@ -173,8 +174,8 @@ describe('the events socket', () => {
     await intruder.send([Buffer.from('two'), Buffer.from('frames')]);
     // A result for a batch nobody holds, shaped like the real thing.
     const { encode } = await import('../../src/transport/codec.js');
-    await intruder.send(encode({ v: 1, kind: 'result', device: 0, replica: 0, batch: 99999, outcomes: [] }));
-    await intruder.send(encode({ v: 1, kind: 'ready', device: 7, replica: 0, pid: 1, generation: 0 }));
+    await intruder.send(encode({ v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 99999, outcomes: [] }));
+    await intruder.send(encode({ v: PROTOCOL_VERSION, kind: 'ready', device: 7, replica: 0, pid: 1, generation: 0 }));
     const result = await run.done;
     intruder.close();
     expect(result.exitCode).toBe(0);

@@ -45,10 +45,10 @@ describe('guided batch sizes', () => {
 });
 
 describe('taking back a waiting batch', () => {
-  it('asks nothing back while work waits in the queue, or while no replica is idle', () => {
+  it('asks nothing back while no replica is idle', () => {
     const s = scheduler(100, 4, 2, [[0, 0], [1, 0]]);
     s.assign(0);
-    expect(s.takeBacks()).toEqual([]); // queue not empty
+    expect(s.takeBacks()).toEqual([]); // work waits in the queue, and every replica has some
     const all = scheduler(8, 4, 2, [[0, 0], [1, 0]]);
     all.assign(0);
     expect(all.takeBacks()).toEqual([]); // every replica holds work
@@ -58,7 +58,7 @@ describe('taking back a waiting batch', () => {
    * 16 items, batch 4, prefetch 2; replica 0 is ready first and takes [0-3] (running) and [4-7]
    * (waiting); replica 1 then does [8-11], [12, 13], [14] and [15] and is left with nothing.
    */
-  function idleBesideAWaitingBatch(): { s: Scheduler; running: Assignment; waiting: Assignment } {
+  function idleBesideAWaitingBatch({ dieOnLast = false } = {}): { s: Scheduler; running: Assignment; waiting: Assignment } {
     const s = scheduler(16, 4, 2, [[0, 0], [1, 0]], [[0, 0]]);
     const [running, waiting] = s.assign(0);
     s.markReady(1, 0);
@@ -66,9 +66,15 @@ describe('taking back a waiting batch', () => {
     for (let handed = s.assign(0); handed.length > 0; handed = s.assign(0)) {
       expect(handed.map((a) => a.device)).toEqual([1]);
       expect(s.takeBacks()).toEqual([]); // replica 1 is busy
+      if (dieOnLast && s.pendingCount === 0) {
+        s.replicaLost(1, 0, 'died');
+        s.markStarting(1, 0);
+        s.markReady(1, 0);
+        break;
+      }
       sizes.push(finish(s, handed[0]!).length);
     }
-    expect(sizes).toEqual([4, 2, 1, 1]);
+    expect(sizes).toEqual(dieOnLast ? [4, 2, 1] : [4, 2, 1, 1]);
     expect(s.assign(0)).toEqual([]);
     return { s, running: running!, waiting: waiting! };
   }
@@ -98,6 +104,17 @@ describe('taking back a waiting batch', () => {
     expect(s.batchTakenBack(waiting.batch, 0, 0, 0)).toBe(false);
     expect(s.isDone).toBe(true);
     expect(s.inFlightItems).toBe(0);
+  });
+
+  it('a replica that may not take what waits in the queue takes back a waiting batch instead of idling', () => {
+    // Replica 1 dies running item 15: it is retried alone and elsewhere first (on device 0, busy
+    // with [0-3] and holding [4-7]). The restarted replica 1 may not take item 15, and nothing
+    // else is queued: it gets [4-7] back from replica 0 rather than idle beside it.
+    const { s, waiting } = idleBesideAWaitingBatch({ dieOnLast: true });
+    expect(s.pendingCount).toBe(1);
+    expect(s.takeBacks()).toEqual([{ device: 0, replica: 0, batch: waiting.batch }]);
+    expect(s.batchTakenBack(waiting.batch, 0, 0, 0)).toBe(true);
+    expect(s.assign(0)).toEqual([expect.objectContaining({ device: 1, items: [4, 5] })]); // a share of what is left
   });
 
   it('a replica lost while a batch is being taken back puts it back once', () => {

@@ -20,7 +20,9 @@ import { hostDeath, type Death } from '../../src/workers/death.js';
 
 export class FakeTransport implements SessionTransport {
   readonly eventsEndpoint = 'ipc://fake/events';
+  readonly takeBackEndpoint = 'ipc://fake/take-back';
   readonly sent: { device: number; replica: number; message: TaskMessage }[] = [];
+  readonly takenBack: { device: number; replica: number; batch: number }[] = [];
   readonly commands: { device: number; message: HostCommand }[] = [];
   closed = false;
   private deliver: ((received: Received) => void) | undefined;
@@ -36,6 +38,9 @@ export class FakeTransport implements SessionTransport {
   }
   trySend(device: number, replica: number, message: TaskMessage): void {
     this.sent.push({ device, replica, message });
+  }
+  takeBack(device: number, replica: number, batch: number): void {
+    this.takenBack.push({ device, replica, batch });
   }
   /** Set by the harness: a host told to shut down exits, as a real one does once its replicas have. */
   onShutdown: (device: number) => void = () => undefined;

@@ -4,7 +4,9 @@
  * session wrote and what it told the user, as a user would.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Journal } from '../../src/journal/journal.js';
 import { runSession } from '../../src/session/session.js';
+import { PROTOCOL_VERSION } from '../../src/transport/messages.js';
 import { harness, settle, type Harness } from './fakes.js';
 
 let current: Harness | undefined;
@@ -60,7 +62,7 @@ describe('session with fake hosts', () => {
     const { h, done } = start({ devices: 2, replicas: 2, items: 40, batchSize: 4 });
     await settle();
     expect(h.launcher.hosts.map((host) => host.spec.config.device_label)).toEqual(['cpu:0', 'cpu:1']);
-    expect(h.launcher.hosts[0]?.spec.config).toMatchObject({ protocol_version: 1, replicas: 2, generations: [0, 0], task_endpoints: ['ipc://fake/task-0-0', 'ipc://fake/task-0-1'] });
+    expect(h.launcher.hosts[0]?.spec.config).toMatchObject({ protocol_version: PROTOCOL_VERSION, replicas: 2, generations: [0, 0], task_endpoints: ['ipc://fake/task-0-0', 'ipc://fake/task-0-1'] });
     readyAll(h, 2, 2);
     await answerEverything(h);
     expect(await done).toBe(0);
@@ -85,7 +87,7 @@ describe('session with fake hosts', () => {
     expect(h.transport.commands.filter((entry) => entry.message.kind === 'start')).toHaveLength(0); // the back-off first
     h.clock.advance(500);
     await settle();
-    expect(h.transport.commands.filter((entry) => entry.message.kind === 'start')).toEqual([{ device: 0, message: { v: 1, kind: 'start', replica: 0, generation: 1 } }]);
+    expect(h.transport.commands.filter((entry) => entry.message.kind === 'start')).toEqual([{ device: 0, message: { v: PROTOCOL_VERSION, kind: 'start', replica: 0, generation: 1 } }]);
     h.transport.emit({ kind: 'ready', device: 0, replica: 0, pid: 5100, generation: 1 });
     await answerEverything(h, (entry) => held.some((old) => old.batch === entry.batch)); // the dead replica answers nothing
     expect(await done).toBe(0);
@@ -172,6 +174,23 @@ describe('session with fake hosts', () => {
     expect(h.transport.sent.filter((entry) => entry.message.kind === 'stop')).toHaveLength(1);
   });
 
+  it('a write that fails (/dev/full: ENOSPC) stops the run: hosts terminated (no clean stop), nothing handed out after it, exit 74 naming the file, the error, what is safe and how to resume', async () => {
+    const h = harness({ devices: 1, replicas: 1, items: 20, batchSize: 2, prefetch: 2 });
+    current = h;
+    h.setup.journal.close();
+    const done = runSession({ ...h.setup, journal: new Journal('/dev/full', 'append') }, h.ports);
+    await settle();
+    readyAll(h, 1, 1);
+    await settle();
+    answer(h, (h.transport.batches()[0] as { batch: number }).batch);
+    await expect(done).rejects.toMatchObject({
+      exitCode: 74,
+      message: expect.stringMatching(/^cannot write \/dev\/full: no space left on device \(ENOSPC\)\. The run stopped: 0 of 20 items are safely in .*out\.jsonl; the other 20 run when you continue\. .*\n {2}gpu-orchestrate --output .*out\.jsonl --resume$/),
+    });
+    expect(h.transport.batches().length).toBeLessThanOrEqual(3); // at most the batch handed out with the failing write
+    expect(h.transport.sent.filter((entry) => entry.message.kind === 'stop'), 'a clean stop, as if the run had finished').toHaveLength(0);
+  });
+
   it('a host that refuses its launch config (exit 78) stops the run at once with a setup error', async () => {
     const { h, done } = start({ devices: 2, replicas: 1, items: 4, batchSize: 2 });
     await settle();
@@ -193,8 +212,7 @@ describe('session with fake hosts', () => {
     expect(onZero.map((entry) => entry.device)).toEqual([0, 0, 0, 0]); // cpu:1 is still starting
     h.transport.emit({ kind: 'ready', device: 1, replica: 0, pid: 5010, generation: 0 });
     await answerEverything(h, (entry) => entry.device === 0); // cpu:1 does everything left
-    const asked = h.transport.sent.filter((entry) => entry.message.kind === 'take_back');
-    expect(asked).toEqual([{ device: 0, replica: 0, message: { v: 1, kind: 'take_back', batch: onZero[3]?.batch } }]);
+    expect(h.transport.takenBack).toEqual([{ device: 0, replica: 0, batch: onZero[3]?.batch }]);
     const sentBefore = h.transport.batches().length;
     h.transport.emit({ kind: 'taken_back', device: 0, replica: 0, batch: onZero[3]?.batch ?? -1 });
     await settle();

@@ -39,27 +39,27 @@ describe('parseEvent', () => {
   it('accepts the shapes the Python side sends', () => {
     const result = { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 1, batch: 3, outcomes: [{ ok: true, result: [1], seconds: 0.1 }, { ok: false, error: { type: 'E', message: 'm', traceback: 't' }, seconds: 0.2 }] };
     expect(parseEvent(result)).toMatchObject({ ok: true, event: { kind: 'result', batch: 3 } });
-    expect(parseEvent({ v: 1, kind: 'ready', device: 0, replica: 0, pid: 42, generation: 0 }).ok).toBe(true);
-    expect(parseEvent({ v: 1, kind: 'replica_exit', device: 0, replica: 0, pid: 42, exitcode: null, generation: 2 }).ok).toBe(true);
+    expect(parseEvent({ v: PROTOCOL_VERSION, kind: 'ready', device: 0, replica: 0, pid: 42, generation: 0 }).ok).toBe(true);
+    expect(parseEvent({ v: PROTOCOL_VERSION, kind: 'replica_exit', device: 0, replica: 0, pid: 42, exitcode: null, generation: 2 }).ok).toBe(true);
   });
 
   it.each([
     ['a string', 'hello'],
     ['a foreign version', { v: 99, kind: 'ready', device: 0, replica: 0, pid: 1 }],
-    ['an unknown kind', { v: 1, kind: 'launch_missiles', device: 0, replica: 0 }],
-    ['a result without outcomes', { v: 1, kind: 'result', device: 0, replica: 0, batch: 1 }],
-    ['a negative device', { v: 1, kind: 'ready', device: -1, replica: 0, pid: 1, generation: 0 }],
-    ['a ready report without its generation', { v: 1, kind: 'ready', device: 0, replica: 0, pid: 1 }],
-    ['a result whose seconds is not a finite number', { v: 1, kind: 'result', device: 0, replica: 0, batch: 1, outcomes: [{ ok: true, result: 1, seconds: Number.NaN }] }],
-    ['a result whose batch id is not an integer', { v: 1, kind: 'result', device: 0, replica: 0, batch: 1.5, outcomes: [{ ok: true, result: 1, seconds: 0 }] }],
-    ['a result with a negative replica', { v: 1, kind: 'result', device: 0, replica: -1, batch: 1, outcomes: [{ ok: true, result: 1, seconds: 0 }] }],
+    ['an unknown kind', { v: PROTOCOL_VERSION, kind: 'launch_missiles', device: 0, replica: 0 }],
+    ['a result without outcomes', { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 1 }],
+    ['a negative device', { v: PROTOCOL_VERSION, kind: 'ready', device: -1, replica: 0, pid: 1, generation: 0 }],
+    ['a ready report without its generation', { v: PROTOCOL_VERSION, kind: 'ready', device: 0, replica: 0, pid: 1 }],
+    ['a result whose seconds is not a finite number', { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 1, outcomes: [{ ok: true, result: 1, seconds: Number.NaN }] }],
+    ['a result whose batch id is not an integer', { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 1.5, outcomes: [{ ok: true, result: 1, seconds: 0 }] }],
+    ['a result with a negative replica', { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: -1, batch: 1, outcomes: [{ ok: true, result: 1, seconds: 0 }] }],
   ])('rejects %s with a reason, without throwing', (_, value) => {
     expect(parseEvent(value)).toEqual({ ok: false, reason: expect.stringMatching(/\S/) });
   });
 
   it('drops keys the protocol does not define, in results as in other events', () => {
     const outcome = { ok: true, result: 'r', seconds: 0.1, extra: 'x' };
-    const parsed = parseEvent({ v: 1, kind: 'result', device: 0, replica: 0, batch: 1, outcomes: [outcome], note: 'n' });
+    const parsed = parseEvent({ v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 1, outcomes: [outcome], note: 'n' });
     expect(parsed).toMatchObject({ ok: true, event: { kind: 'result', outcomes: [{ ok: true, result: 'r', seconds: 0.1 }] } });
     const event = (parsed as { event: Record<string, unknown> }).event;
     expect(event).not.toHaveProperty('note');

@@ -2,7 +2,7 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { NdArray, decode, encode, type Dtype } from '../../src/transport/codec.js';
-import { batchMessage, parseEvent, shutdownCommand, startCommand, stopMessage, takeBackMessage } from '../../src/transport/messages.js';
+import { batchMessage, parseEvent, shutdownCommand, startCommand, stopMessage, takeBackMessage, takeBackTopic } from '../../src/transport/messages.js';
 import { pythonEnv } from '../../src/workers/python.js';
 import { PYTHON, fixture } from '../helpers/cli.js';
 
@@ -81,10 +81,17 @@ describe('the TypeScript and Python message shapes agree', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
       { kind: 'batch', batch: 7, inputs: ['a.png', { id: 'x' }] },
-      { kind: 'take_back', batch: 7, inputs: [] },
+      { kind: 'take_back', batch: 7 },
       { kind: 'stop', batch: -1, inputs: [] },
       { kind: 'start', replica: 1, generation: 4 },
       { kind: 'shutdown', replica: -1, generation: -1 },
     ]);
+  });
+
+  it('both sides name a replica\'s take-back topic alike (a replica hears its own take-backs only)', async () => {
+    for (const [device, replica] of [[0, 0], [1, 10], [12, 3]] as const) {
+      const { stdout } = await execa(PYTHON, [fixture('protocol_peer.py'), 'topic', String(device), String(replica)], { env: pythonEnv() });
+      expect(stdout).toBe(takeBackTopic(device, replica));
+    }
   });
 });

@@ -1,0 +1,231 @@
+"""Taking back a batch before it starts: never one that started, each confirmed once, skipped when it arrives.
+
+The serve loop takes batches off the task socket; take-backs arrive on a socket of their own,
+read by the listener thread (take_back.py). These tests drive both through fakes of the two
+sockets, for either batch source, and the listener once through real ZeroMQ sockets.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+import pytest
+import zmq
+from fakes import FakeEvents, host_config, task
+
+from gpu_orchestrate_worker import codec, protocol
+from gpu_orchestrate_worker.batches import BatchSource, preprocessed_batches, received_batches
+from gpu_orchestrate_worker.replica import ReplicaConfig, serve
+from gpu_orchestrate_worker.take_back import TakeBacks, listen
+
+CONFIG = ReplicaConfig(host=host_config(), replica=0, generation=0, parent_pid=0)
+
+
+class Inbox:
+    """A socket the test feeds while the replica runs: recv() waits for the next message."""
+
+    def __init__(self) -> None:
+        self.messages: queue.Queue[Any] = queue.Queue()
+
+    def recv(self) -> bytes:
+        return self.messages.get(timeout=10)
+
+    def recv_multipart(self) -> list[bytes]:
+        message = self.messages.get(timeout=10)
+        if isinstance(message, Exception):
+            raise message
+        return message
+
+
+def take_back(batch: int) -> list[bytes]:
+    return [protocol.take_back_topic(1, 0), codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "take_back", "batch": batch})]
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+SourceMaker = Callable[[Inbox, TakeBacks, list[Any]], BatchSource]
+
+
+def plain(tasks: Inbox, take_backs: TakeBacks, preprocessed: list[Any]) -> BatchSource:
+    return received_batches(tasks, take_backs)
+
+
+def through_preprocess(tasks: Inbox, take_backs: TakeBacks, preprocessed: list[Any]) -> BatchSource:
+    def preprocess(item: Any) -> Any:
+        preprocessed.append(item)
+        return item
+
+    return preprocessed_batches(tasks, preprocess, 1, take_backs)
+
+
+SOURCES = pytest.mark.parametrize("make_source", [plain, through_preprocess], ids=["plain", "preprocess"])
+
+
+class Replica:
+    """The serve loop and the take-back listener on threads, with an infer that holds the batch
+    ["first"] until the test lets it go."""
+
+    def __init__(self, make_source: SourceMaker) -> None:
+        self.tasks, self.take_backs_in = Inbox(), Inbox()
+        self.events = FakeEvents()
+        self.confirmed: list[int] = []
+        self.preprocessed: list[Any] = []
+        self.running, self.proceed, self.listener_stopped = threading.Event(), threading.Event(), threading.Event()
+        self.infer_saw: list[list[Any]] = []
+        take_backs = TakeBacks()
+        listen(self.take_backs_in, take_backs, self.confirmed.append, self.listener_stopped.set)
+        source = make_source(self.tasks, take_backs, self.preprocessed)
+        self.thread = threading.Thread(target=serve, args=(source, self.infer, None, self.events, CONFIG), daemon=True)
+        self.thread.start()
+
+    def infer(self, model: Any, batch: list[Any]) -> list[Any]:
+        self.infer_saw.append(list(batch))
+        if batch == ["first"]:
+            self.running.set()
+            assert self.proceed.wait(10), "the test never let the running batch finish"
+        return batch
+
+    def push(self, batch: int, item: str) -> None:
+        self.tasks.messages.put(task("batch", batch, [item]))
+
+    def ask_back(self, batch: int) -> None:
+        self.take_backs_in.messages.put(take_back(batch))
+
+    def finish(self) -> None:
+        self.proceed.set()
+        self.tasks.messages.put(task("stop"))
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+        self.take_backs_in.messages.put(zmq.ContextTerminated())  # what the replica's context.term() does
+        assert self.listener_stopped.wait(10), "the listener did not stop when its context ended"
+
+    def results(self) -> list[int]:
+        return [message["batch"] for message in self.events.sent if message["kind"] == "result"]
+
+
+@SOURCES
+def test_a_waiting_batch_is_taken_back_confirmed_once_and_never_run(make_source: SourceMaker) -> None:
+    replica = Replica(make_source)
+    replica.push(0, "first")
+    replica.push(1, "second")
+    assert replica.running.wait(10)
+    replica.ask_back(1)
+    replica.ask_back(1)  # asked twice: confirmed once
+    wait_until(lambda: replica.take_backs_in.messages.empty(), "the listener to read the take-backs")
+    wait_until(lambda: replica.confirmed == [1], "the confirmation")
+    replica.finish()
+    assert replica.confirmed == [1]
+    assert replica.results() == [0]
+    assert replica.infer_saw == [["first"]]
+
+
+@SOURCES
+def test_the_running_batch_is_never_taken_back_its_result_follows(make_source: SourceMaker) -> None:
+    replica = Replica(make_source)
+    replica.push(0, "first")
+    assert replica.running.wait(10)
+    replica.ask_back(0)
+    wait_until(lambda: replica.take_backs_in.messages.empty(), "the listener to read the take-back")
+    time.sleep(0.05)  # room for a wrong confirmation to be sent
+    replica.finish()
+    assert replica.confirmed == []
+    assert replica.results() == [0]
+
+
+@SOURCES
+def test_a_take_back_that_arrives_before_its_batch_is_confirmed_and_the_batch_skipped(make_source: SourceMaker) -> None:
+    # The two sockets are not ordered with each other: the controller sent batch 1, then its
+    # take-back, and the take-back came first.
+    replica = Replica(make_source)
+    replica.push(0, "first")
+    assert replica.running.wait(10)
+    replica.ask_back(1)
+    wait_until(lambda: replica.confirmed == [1], "the confirmation")
+    replica.push(1, "second")
+    replica.push(2, "third")
+    replica.finish()
+    assert replica.results() == [0, 2]
+    assert replica.infer_saw == [["first"], ["third"]]
+    assert "second" not in replica.preprocessed  # not even preprocessed: it was known to be taken back
+
+
+@SOURCES
+def test_batches_not_taken_back_run_in_the_order_they_came(make_source: SourceMaker) -> None:
+    replica = Replica(make_source)
+    for batch, item in enumerate(["first", "b", "c", "d"]):
+        replica.push(batch, item)
+    assert replica.running.wait(10)
+    replica.ask_back(2)
+    wait_until(lambda: replica.confirmed == [2], "the confirmation")
+    replica.finish()
+    assert replica.results() == [0, 1, 3]
+    assert replica.infer_saw == [["first"], ["b"], ["d"]]
+
+
+def test_a_batch_that_started_or_was_skipped_is_never_confirmed_later() -> None:
+    take_backs = TakeBacks()
+    assert take_backs.start(3)
+    assert not take_backs.take_back(3)  # started: its result follows
+    assert not take_backs.take_back(2)  # below the last one started: it started or was skipped
+    assert take_backs.take_back(5)
+    assert not take_backs.start(5)  # skipped when it arrives
+    assert not take_backs.take_back(5)  # a late second ask for it
+    assert take_backs.start(6)
+
+
+def test_batch_ids_that_do_not_grow_are_a_protocol_error() -> None:
+    take_backs = TakeBacks()
+    assert take_backs.start(4)
+    with pytest.raises(protocol.ProtocolError, match="batch 4 arrived after batch 4"):
+        take_backs.start(4)
+
+
+def test_a_socket_error_reaches_the_serve_loop() -> None:
+    class BrokenTasks:
+        def recv(self) -> bytes:
+            raise RuntimeError("the socket is gone")
+
+    with pytest.raises(RuntimeError, match="the socket is gone"):
+        serve(received_batches(BrokenTasks()), lambda model, batch: batch, None, FakeEvents(), CONFIG)
+
+
+def test_over_zeromq_a_replica_hears_only_its_own_topic_and_its_listener_ends_with_the_context() -> None:
+    context = zmq.Context()
+    publisher = context.socket(zmq.PUB)
+    publisher.setsockopt(zmq.LINGER, 0)
+    publisher.bind("inproc://take-back")
+    subscription = context.socket(zmq.SUB)
+    subscription.setsockopt(zmq.SUBSCRIBE, protocol.take_back_topic(1, 1))
+    subscription.connect("inproc://take-back")
+    confirmed: list[int] = []
+    stopped = threading.Event()
+    take_backs = TakeBacks()
+    thread = listen(subscription, take_backs, confirmed.append, lambda: (subscription.close(linger=0), stopped.set()))
+
+    def publish(device: int, replica: int, batch: int) -> None:
+        message = codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "take_back", "batch": batch})
+        publisher.send_multipart([protocol.take_back_topic(device, replica), message])
+
+    # A subscription reaches the publisher a moment after connecting (ZeroMQ's "slow joiner"):
+    # publish until the first is heard. Asking again is harmless: a batch is confirmed once.
+    deadline = time.monotonic() + 10
+    while not confirmed and time.monotonic() < deadline:
+        publish(1, 10, 8)  # replica 10's topic, of which replica 1's is not a prefix
+        publish(1, 1, 7)
+        time.sleep(0.01)
+    publish(1, 1, 7)
+    time.sleep(0.05)
+    assert confirmed == [7]
+    publisher.close()
+    context.term()  # returns only once the listener has closed its socket
+    thread.join(10)
+    assert stopped.is_set() and not thread.is_alive()
