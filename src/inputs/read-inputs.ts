@@ -210,7 +210,9 @@ export async function openInputs(spec: string, stdin: NodeJS.ReadableStream = pr
       }),
     );
   }
-  if (info?.isFile()) return fileSource(spec, spec.toLowerCase().endsWith('.jsonl'));
+  // Its first chunk (256 KiB) is read now: a file that is broken from its start (not JSONL, ids
+  // that cannot be read) is refused before any device starts; a bad line later stops the run there.
+  if (info?.isFile()) return primed(fileSource(spec, spec.toLowerCase().endsWith('.jsonl')));
 
   const glob = globWalk(spec);
   const source = await primed(

@@ -52,11 +52,17 @@ describe('openInputs', () => {
     ]);
   });
 
-  it('a bad JSONL line names the file and the line, when the reading reaches it', async () => {
+  it('a bad JSONL line in the first chunk read is refused when the inputs are opened, before anything starts', async () => {
     const bad = file('bad.jsonl', '{"id": 1}\n{oops}\n');
+    await expect(openInputs(bad)).rejects.toThrow(/bad.jsonl, line 2: not valid JSON/);
+  });
+
+  it('a bad JSONL line further on names the file and the line, when the reading reaches it', async () => {
+    const good = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ id: `item-${i}`, pad: 'x'.repeat(20) })); // about 740 KiB
+    const bad = file('late.jsonl', `${good.join('\n')}\n{oops}\n`);
     const source = await openInputs(bad);
-    expect(await source.count()).toBe(2); // the count pass does not parse
-    await expect(readAll(bad)).rejects.toThrow(/bad.jsonl, line 2: not valid JSON/);
+    expect(await source.count()).toBe(20_001); // the count pass does not parse
+    await expect(readAll(bad)).rejects.toThrow(/late.jsonl, line 20001: not valid JSON/);
   });
 
   it('a repeated id is refused, since the output names items by id, however far apart the two are', async () => {
