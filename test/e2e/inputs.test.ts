@@ -28,7 +28,8 @@ describe('inputs read as the run goes', () => {
     const dir = scratchDir();
     const output = path.join(dir, 'out.jsonl');
     const inputs = path.join(dir, 'items.jsonl');
-    const good = jsonlItems(60).trimEnd().split('\n');
+    // 8 KB lines: line 41 is past the first 256 KiB, which is read (and checked) before anything starts.
+    const good = Array.from({ length: 60 }, (_, i) => JSON.stringify({ id: `item-${i}`, pad: 'x'.repeat(8000) }));
     writeFileSync(inputs, `${good.slice(0, 40).join('\n')}\n{"id": "item-40", oops}\n${good.slice(41).join('\n')}\n`);
     const args = ['--script', fixture('echo.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:1', '--batch-size', '4'];
     const first = await runCli(args);
