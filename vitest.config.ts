@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The multi-node tests need root and a Slurm cluster on this machine: npm run test:cluster.
+    exclude: [...configDefaults.exclude, 'test/cluster/**'],
     // The end-to-end tests run dist/: build it from src/ first (also for `npx vitest run test/e2e`).
     globalSetup: ['test/helpers/build.ts'],
     // Every test's processes and folders are removed after it, passed, failed or timed out.

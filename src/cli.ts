@@ -6,6 +6,14 @@ export interface CliHandlers {
   run(options: RawOptions): Promise<void>;
   /** `python`: the interpreter a run would use (--python before or after `doctor`, else the environment, else the default). */
   doctor(options: { python: string }): Promise<void>;
+  compare(output: string, reference: string, options: CompareRawOptions): Promise<void>;
+}
+
+/** What commander hands over for `compare`: strings, checked by src/compare/. */
+export interface CompareRawOptions {
+  rtol: string;
+  atol: string;
+  ignore: string[];
 }
 
 const EXAMPLES = `
@@ -27,12 +35,18 @@ Examples:
   # check the Python environment
   $ gpu-orchestrate doctor
 
+  # a CI smoke test: a JUnit report, stop after 5 failed items, then the answers checked against a reference
+  $ gpu-orchestrate --script detect.py --inputs tests/smoke/inputs/ --output out.jsonl --gpus cpu:1 --report-junit report.xml --max-failures 5
+  $ gpu-orchestrate compare out.jsonl tests/smoke/expected.jsonl --atol 1e-4
+
 The script defines setup(ctx) -> model and infer(model, batch) -> one result per item.
-Each output line: {"id", "input", "ok", "result" | "error", "device", "replica", "attempts", "duration"}.
+Each output line: {"id", "index", "ok", "input", "result" | "error", "device", "replica", "attempts", "duration"}.
 
 Exit codes: 0 every item succeeded; 1 some items failed (see their lines); 2 bad command line or
-inputs; 3 the script or Python environment cannot run (nothing ran); 4 every device was lost
-(what finished is in the output); 130 interrupted (--resume continues).`;
+inputs, or the output is being written by another run; 3 the script or Python environment cannot
+run (nothing ran); 4 every device was lost (what finished is in the output); 74 the output could
+not be written, e.g. a full disk (what is in it is whole; --resume continues); 130 interrupted
+(--resume continues).`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -64,6 +78,10 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
     .option('--verbose', "show the script's own output and full tracebacks")
     .addOption(new Option('--listen <host[:port]>', 'device hosts connect over TCP, encrypted and admitted with keys made for the run (CURVE), to this address of this machine; one port (0 or none: any free port). Default: ipc on this machine').env('GPU_ORCHESTRATE_LISTEN'))
     .option('--advertise <host>', 'with --listen: the name or address device hosts connect to, when it is not the one listened on (0.0.0.0, or a machine with several networks)')
+    .option('--max-failures <n>', 'stop as Ctrl-C does (no new work, running batches finish, the output resumable) once n items have failed; exit 1')
+    .option('--fail-fast', 'the same as --max-failures 1')
+    .option('--report-junit <file>', 'write a JUnit XML report at the end of the run (failed items, devices, why the run stopped), for CI')
+    .option('--report-junit-all', 'list every item in the JUnit report, not only the failed ones')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run gpu-orchestrate --help for usage)')
     .action(async (options: RawOptions) => handlers.run(options));
@@ -75,6 +93,14 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
     .description('print the Python interpreter, torch and CUDA versions, the GPUs found and each package; exit 3 when not ready')
     .addHelpText('after', `\nThe interpreter checked is the one a run would use: --python PATH (before or after doctor), else $GPU_ORCHESTRATE_PYTHON, else ${DEFAULTS.python}.\n`)
     .action(async (_options: unknown, command: Command) => handlers.doctor({ python: String(command.optsWithGlobals().python) }));
+
+  program
+    .command('compare <output> <reference>')
+    .description('compare two outputs item by item (by id, in any order): arrays and floats within tolerances, everything else exactly; exit 0 when they agree, 1 when they differ, 2 on bad input')
+    .option('--rtol <r>', 'relative tolerance, as numpy.allclose: |got - expected| <= atol + rtol * |expected|', '1e-05')
+    .option('--atol <a>', 'absolute tolerance, as numpy.allclose', '1e-08')
+    .option('--ignore <fields>', 'more fields to leave out, comma-separated dotted paths such as result.timing (device, replica, attempts, duration and error.traceback always are)', collect)
+    .action(async (output: string, reference: string, options: { rtol: string; atol: string; ignore?: string[] }) => handlers.compare(output, reference, { rtol: options.rtol, atol: options.atol, ignore: options.ignore ?? [] }));
 
   return program;
 }

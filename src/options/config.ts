@@ -2,12 +2,14 @@
  * Raw command-line options -> a validated, typed run configuration.
  * The one place that knows the defaults; everything downstream takes a RunConfig.
  */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDeviceRequest, type DeviceRequest } from '../devices/devices.js';
 import { UsageError } from '../errors.js';
 import { parseListen, type ListenAddress } from '../transport/listen.js';
+import { describeFsError } from '../util/fs-errors.js';
+import { checkOutputPath } from './output-path.js';
 
 export const DEFAULTS = {
   gpus: 'all',
@@ -48,6 +50,12 @@ export interface RunConfig {
   verbose: boolean;
   /** --listen: device hosts connect over TCP with CURVE; undefined: ipc:// on this machine. */
   listen: ListenAddress | undefined;
+  /** Stop the run (as Ctrl-C does) once this many items are written as failed; absent: never. */
+  maxFailures?: number | undefined;
+  /** Where the JUnit XML report goes (an absolute path); absent: no report. */
+  reportJunit?: string | undefined;
+  /** List every item in the JUnit report, not only the failed ones. */
+  reportJunitAll?: boolean;
 }
 
 /** What commander hands over: strings and flags, nothing checked yet. */
@@ -74,6 +82,10 @@ export interface RawOptions {
   verbose?: boolean;
   listen?: string;
   advertise?: string;
+  maxFailures?: string;
+  failFast?: boolean;
+  reportJunit?: string;
+  reportJunitAll?: boolean;
 }
 
 function positiveInteger(flag: string, max: number) {
@@ -119,6 +131,7 @@ const numbers = z.object({
   retries: z.string().trim().regex(/^\d+$/, { message: '--retries takes a whole number (0 or more)' }).transform(Number).refine((n) => n <= 100, { message: '--retries must be at most 100' }),
   timeout: seconds('--timeout').optional(),
   grace: seconds('--grace'),
+  maxFailures: positiveInteger('--max-failures', Number.MAX_SAFE_INTEGER).optional(),
 });
 
 function parseScriptOptions(pairs: string[]): Record<string, string> {
@@ -131,6 +144,19 @@ function parseScriptOptions(pairs: string[]): Record<string, string> {
   return options;
 }
 
+/** --report-junit and its companions, checked before anything starts (a report that cannot be written is known now, not after the run). */
+function ciOptions(raw: RawOptions, cwd: string): Pick<RunConfig, 'reportJunit' | 'reportJunitAll'> {
+  if (raw.failFast && raw.maxFailures !== undefined && raw.maxFailures.trim() !== '1') {
+    throw new UsageError(`--fail-fast means --max-failures 1; it cannot go with --max-failures ${raw.maxFailures}: keep one of them`);
+  }
+  if (raw.reportJunitAll && !raw.reportJunit) throw new UsageError('--report-junit-all lists every item in the JUnit report: add --report-junit FILE');
+  if (!raw.reportJunit) return { reportJunit: undefined, reportJunitAll: false };
+  const report = path.resolve(cwd, raw.reportJunit);
+  if (existsSync(report) && statSync(report).isDirectory()) throw new UsageError(`--report-junit ${raw.reportJunit}: is a directory; give a file path such as report.xml`);
+  if (!existsSync(path.dirname(report))) throw new UsageError(`--report-junit ${raw.reportJunit}: the folder ${path.dirname(report)} does not exist; create it first`);
+  return { reportJunit: report, reportJunitAll: raw.reportJunitAll ?? false };
+}
+
 export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): RunConfig {
   const missing = (['script', 'inputs', 'output'] as const).filter((name) => !raw[name]);
   if (missing.length > 0) {
@@ -140,13 +166,15 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
   if (!existsSync(script)) throw new UsageError(`--script ${raw.script}: no such file`);
   if (!statSync(script).isFile()) throw new UsageError(`--script ${raw.script}: not a file; give the path of a Python script`);
 
+  try {
+    accessSync(script, constants.R_OK);
+  } catch (error) {
+    throw new UsageError(`--script ${raw.script}: cannot be read (${describeFsError(error)}); make it readable, or give a copy you can read`);
+  }
+
   const output = path.resolve(cwd, raw.output as string);
-  if (existsSync(output) && statSync(output).isDirectory()) {
-    throw new UsageError(`--output ${raw.output}: is a directory; give a file path such as results.jsonl`);
-  }
-  if (!existsSync(path.dirname(output))) {
-    throw new UsageError(`--output ${raw.output}: the folder ${path.dirname(output)} does not exist; create it first`);
-  }
+  const inputs = path.resolve(cwd, raw.inputs as string);
+  checkOutputPath(raw.output as string, output, { '--script': script, ...(raw.inputs !== '-' && existsSync(inputs) ? { '--inputs': inputs } : {}) });
 
   if (raw.resume && raw.overwrite) throw new UsageError('--resume and --overwrite contradict each other: --resume continues the output, --overwrite starts it again');
   if (raw.retryFailed && raw.overwrite) throw new UsageError('--retry-failed continues an output; it cannot go with --overwrite');
@@ -166,6 +194,7 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     retries: raw.retries ?? String(DEFAULTS.retries),
     timeout: raw.timeout,
     grace: raw.grace ?? String(DEFAULTS.graceSeconds),
+    maxFailures: raw.maxFailures,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -174,6 +203,7 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     throw new UsageError(`${issue?.message ?? 'bad option'} (got ${JSON.stringify(given)})`);
   }
 
+  const ci = ciOptions(raw, cwd);
   return {
     script,
     inputs: raw.inputs as string,
@@ -196,5 +226,7 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     quiet: raw.quiet ?? false,
     verbose: raw.verbose ?? false,
     listen: raw.listen === undefined ? undefined : parseListen(raw.listen, raw.advertise),
+    maxFailures: raw.failFast ? 1 : parsed.data.maxFailures,
+    ...ci,
   };
 }

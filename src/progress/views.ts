@@ -72,18 +72,21 @@ class ListrView implements ProgressView {
     const rows = [
       ...this.stats.devices.map((device) => ({
         title: device.label,
-        task: async (_: unknown, task: { title: string }) => {
+        task: async (_: unknown, task: { title: string; skip(message: string): void }) => {
           const timer = setInterval(() => {
             task.title = deviceLine(device, Date.now());
           }, REDRAW_MS);
           await stopped;
           clearInterval(timer);
-          task.title = deviceLine(device, Date.now());
+          // listr2 marks a task that returns with ✔: only a device that finished its work gets it;
+          // an interrupted or stopped one ends skipped (↓), its row saying what it finished.
+          if (device.state === 'done') task.title = deviceLine(device, Date.now());
+          else task.skip(deviceLine(device, Date.now()));
         },
       })),
       {
         title: 'overall',
-        task: async (_: unknown, task: { title: string; output: string }) => {
+        task: async (_: unknown, task: { title: string; output: string; skip(message: string): void }) => {
           const timer = setInterval(() => {
             task.title = overallLine(this.stats, Date.now());
             const message = this.pendingLogs.shift();
@@ -91,7 +94,8 @@ class ListrView implements ProgressView {
           }, REDRAW_MS);
           await stopped;
           clearInterval(timer);
-          task.title = overallLine(this.stats, Date.now());
+          if (this.stats.total !== undefined && this.stats.settled >= this.stats.total) task.title = overallLine(this.stats, Date.now());
+          else task.skip(overallLine(this.stats, Date.now()));
         },
       },
     ];

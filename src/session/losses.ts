@@ -119,6 +119,7 @@ export function removeDevice(session: Session, entry: DeviceEntry, reason: strin
   if (session.scheduler.liveReplicas > 0 || session.scheduler.isDone) return;
   const written = session.stats.done + session.stats.failed;
   const detail = error ? `\n${error.traceback.trimEnd()}` : session.tails.of(device);
-  const message = `no device is left: the last, ${entry.device.label}, ${reason}. ${written} of ${session.stats.total} items are in ${session.config.output}; --resume continues once the cause is fixed.${detail}`;
+  const of = session.stats.total === undefined ? '' : ` of ${session.stats.total}`;
+  const message = `no device is left: the last, ${entry.device.label}, ${reason}. ${written}${of} items are in ${session.config.output}; --resume continues once the cause is fixed.${detail}`;
   session.flags.fatal = written === 0 && error ? new SetupError(message) : new RunAbortedError(message);
 }

@@ -4,9 +4,11 @@
  */
 import type { Device } from '../devices/devices.js';
 import type { GpuOrchestrateError } from '../errors.js';
-import type { Item } from '../inputs/read-inputs.js';
+import type { InputSource } from '../inputs/read-inputs.js';
 import type { Journal } from '../journal/journal.js';
+import type { ResumePlan } from '../journal/resume.js';
 import type { RunConfig } from '../options/config.js';
+import { RunRecord } from '../report/run-record.js';
 import { DeviceStats, RunStats } from '../progress/stats.js';
 import { chooseView, type ProgressView } from '../progress/views.js';
 import { ReplicaGrowth } from '../scheduler/replica-growth.js';
@@ -17,12 +19,27 @@ import type { SessionTransport } from '../transport/sockets.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { Fleet, HEARTBEAT_TIMEOUT_MS } from '../workers/fleet.js';
 import type { LoopEvent } from './events.js';
+import { InputFeed } from './feed.js';
 import { OutputTails } from './output-tails.js';
 import type { Clock, SessionPorts } from './ports.js';
 import { Warnings } from './warnings.js';
 
 /** How long a host's exit waits before it is handled: lets its replicas' last messages arrive first. */
 const HOST_EXIT_SETTLE_MS = 500;
+/** Items read ahead of what is handed out, at least: enough for a few event-loop turns of batches. */
+const READ_AHEAD_MIN = 4096;
+
+/** The run's inputs, as run.ts opened them. */
+export interface SessionInputs {
+  source: InputSource;
+  limit: number | undefined;
+  /** Items this run will do, when a count told (a file's lines, a resume's check); undefined until the inputs end. */
+  expected: number | undefined;
+  /** A resume: what the output says of each item. */
+  status?: ResumePlan['status'];
+  /** A resume: the items the output held before this run, kept (for the message of a write that fails). */
+  held?: number;
+}
 
 export interface SessionIo {
   stderr: (text: string) => void;
@@ -36,13 +53,13 @@ export interface SessionSetup {
   config: RunConfig;
   io: SessionIo;
   devices: Device[];
-  items: Item[];
-  /** Indices of the items this run must do (a resumed run skips what the output holds). */
-  todo: number[];
+  inputs: SessionInputs;
   journal: Journal;
   threadsPerReplica: number;
   /** How many replicas each device starts with, its replica slots, and which grow (auto). */
   plan: ReplicaPlan;
+  /** What the run writes, kept for the CI reports (run.ts writes them); a fresh one when absent. */
+  record?: RunRecord;
 }
 
 export interface DeviceEntry {
@@ -52,8 +69,10 @@ export interface DeviceEntry {
 
 /** What changes as the run goes: how it is ending, and what it has seen. */
 export interface RunFlags {
-  /** Ctrl-C once: no new work; in-flight batches get until graceDeadline. */
+  /** Ctrl-C once (or --max-failures reached): no new work; in-flight batches get until graceDeadline. */
   draining: boolean;
+  /** What started the draining: a signal, or --max-failures (which ends the run with exit 1, not 130). */
+  drainCause: 'signal' | 'max-failures' | undefined;
   graceDeadline: number;
   /** Ctrl-C twice: stop at once. */
   abortNow: boolean;
@@ -70,8 +89,11 @@ export interface Session {
   /** Replica slots per device: the most replicas a device may have. */
   readonly slotsPerDevice: number;
   readonly devices: readonly DeviceEntry[];
-  readonly items: Item[];
+  /** The items the run holds (read ahead, in flight, to retry), by ordinal; and the reading of the rest. */
+  readonly feed: InputFeed;
+  readonly inputs: SessionInputs;
   readonly journal: Journal;
+  readonly record: RunRecord;
   readonly scheduler: Scheduler;
   readonly restarts: RestartPolicy;
   readonly growth: ReplicaGrowth;
@@ -102,14 +124,19 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
   const slotsPerDevice = plan.slotsPerDevice;
   const transport = await ports.openTransport({ listen: config.listen });
   if (transport.listening && !config.quiet) setup.io.stderr(`listening on ${transport.listening}; only this run's device hosts can connect (CURVE, keys made for this run)\n`);
-  const scheduler = new Scheduler(setup.todo.length, { batchSize: config.batchSize, prefetch: config.prefetch, retries: config.retries }, setup.todo);
+  const scheduler = new Scheduler(undefined, { batchSize: config.batchSize, prefetch: config.prefetch, retries: config.retries });
+  if (setup.inputs.expected !== undefined) scheduler.expect(setup.inputs.expected);
+  const readAhead = Math.max(READ_AHEAD_MIN, 2 * setup.devices.length * slotsPerDevice * config.prefetch * config.batchSize);
+  const feed = new InputFeed(setup.inputs.source, { limit: setup.inputs.limit, readAhead, status: setup.inputs.status });
   const growth = new ReplicaGrowth(plan, config.memoryHeadroomBytes);
   const devices = setup.devices.map((device) => {
     const stats = new DeviceStats(device.label, plan.initial[device.index] ?? slotsPerDevice, config.batchSize);
     stats.replicaDecision = growth.decisions[device.index];
     return { device, stats };
   });
-  const stats = new RunStats(setup.todo.length, devices.map((entry) => entry.stats));
+  const stats = new RunStats(setup.inputs.expected, devices.map((entry) => entry.stats));
+  const record = setup.record ?? new RunRecord(false);
+  record.watch(stats);
   const view = chooseView(stats, { quiet: config.quiet, tty: setup.io.isTTY, write: (line) => setup.io.stderr(`${line}\n`) });
   const tails = new OutputTails(view, config.verbose);
   const queue = new AsyncQueue<LoopEvent>();
@@ -126,8 +153,10 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     io: setup.io,
     slotsPerDevice,
     devices,
-    items: setup.items,
+    feed,
+    inputs: setup.inputs,
     journal: setup.journal,
+    record,
     scheduler,
     restarts: new RestartPolicy(),
     growth,
@@ -139,6 +168,6 @@ export async function openSession(setup: SessionSetup, ports: SessionPorts): Pro
     fleet,
     clock: ports.clock,
     queue,
-    flags: { draining: false, graceDeadline: Infinity, abortNow: false, fatal: undefined, everReady: false, setupFailed: new Set() },
+    flags: { draining: false, drainCause: undefined, graceDeadline: Infinity, abortNow: false, fatal: undefined, everReady: false, setupFailed: new Set() },
   };
 }

@@ -10,8 +10,7 @@
  * user can connect. Over TCP (--listen) the socket is a CURVE server with keys made for the run,
  * and a ZAP handler admits only the run's client key (curve.ts); one port in all.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Context, Router } from 'zeromq';
 import { UsageError } from '../errors.js';
@@ -32,6 +31,7 @@ import {
   type WorkerEvent,
 } from './messages.js';
 import { RouterOutbox } from './outbox.js';
+import { makeRunFolder } from './run-folder.js';
 
 export type Received = { ok: true; event: WorkerEvent } | { ok: false; reason: string };
 
@@ -93,7 +93,7 @@ export class Transport implements SessionTransport {
 
   /** Binds the socket, in a new private run folder (removed by close()). */
   static async open(options: TransportOptions = {}): Promise<Transport> {
-    const runDir = mkdtempSync(path.join(tmpdir(), 'gpu-orchestrate-'));
+    const runDir = makeRunFolder(); // run-folder.ts: also removes the folders of killed runs
     // A context of the run's own: the ZAP handler answers for the sockets of its context only.
     const context = new Context();
     const keys = options.listen ? makeRunKeys() : undefined;

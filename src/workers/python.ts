@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { SetupError, UsageError } from '../errors.js';
+import { describeFsError } from '../util/fs-errors.js';
 
 /** python/ in the package: the nearest folder up from this file that holds our Python package
  * (dist/src/workers when built, src/workers when tests run from source). */
@@ -42,6 +43,11 @@ async function runModule(python: string, args: string[]): Promise<unknown> {
   }
   if (result.failed && (result as { code?: string }).code === 'ENOENT') {
     throw new InterpreterNotFoundError(`the Python interpreter ${python} was not found. Pass --python PATH or set GPU_ORCHESTRATE_PYTHON.`);
+  }
+  const spawnError = (result as { code?: string }).code;
+  if (result.failed && result.exitCode === undefined && result.signal === undefined && spawnError) {
+    // It never started: a folder, a file without execute permission (EACCES), not a program (ENOEXEC).
+    throw new SetupError(`cannot run the Python interpreter ${python}: ${describeFsError(result.cause ?? { code: spawnError, message: spawnError })}. Pass --python PATH (an interpreter such as python3) or set GPU_ORCHESTRATE_PYTHON.`);
   }
   if (result.exitCode !== 0) {
     throw new SetupError(`${python} -m gpu_orchestrate_worker ${args[0]} failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr).trim().split('\n').slice(-3).join(' ')}`);

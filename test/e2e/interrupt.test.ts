@@ -40,6 +40,14 @@ describe('interrupted runs', () => {
     expect(written).toHaveLength(writtenIds.size);
     expect(written.every((line) => line.ok)).toBe(true);
     expect(writtenIds.size).toBeLessThan(200);
+    // The last progress line (the view off a terminal): every device says it was interrupted, not
+    // done, with what it finished; together, what the output holds.
+    const last = interrupted.stderr.split('\n').filter((line) => line.startsWith('[gpu-orchestrate]')).pop() ?? '';
+    const devices = gpus === 'cpu:2' ? ['cpu:0', 'cpu:1'] : ['cpu:0'];
+    const finished = devices.map((label) => Number(new RegExp(`\\| ${label} interrupted · (\\d+) done`).exec(last)?.[1]));
+    expect(finished.every(Number.isInteger), last).toBe(true);
+    expect(finished.reduce((a, b) => a + b, 0)).toBe(written.length);
+    expect(last).not.toMatch(/cpu:\d+ done/);
 
     const secondLog = path.join(dir, 'second.log');
     const resumed = await runCli([...echoArgs(dir, output, secondLog), '--gpus', 'cpu:1', '--resume']);

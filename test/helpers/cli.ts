@@ -49,6 +49,20 @@ export interface StartedCli {
   signalGroup(signal: NodeJS.Signals): void;
   /** To the controller alone, as `kill PID` does. */
   signalController(signal: NodeJS.Signals): void;
+  /** Writes to the controller's standard input, as a pipe from another program would (without `input`). */
+  writeStdin(text: string): void;
+  /** Closes its standard input: the other program ended. */
+  endStdin(): void;
+  /** Closes the read end of the controller's stderr, as `2>&1 | head -1` does once it has its line. */
+  closeStderr(): void;
+}
+
+export interface CliOptions {
+  cwd?: string;
+  input?: string;
+  env?: Record<string, string>;
+  /** A command that runs `node BIN args` in its turn by exec, so the controller's pid is the one started (setpriv, sh -c '...; exec "$@"'). */
+  wrapper?: string[];
 }
 
 interface Registered {
@@ -77,11 +91,12 @@ function tail(text: string, lines = 15): string {
 }
 
 /** Starts the real CLI without waiting for it. It is killed, whole tree, before the test's own timeout. */
-export function startCli(args: string[], options: { cwd?: string; input?: string; env?: Record<string, string> } = {}): StartedCli {
+export function startCli(args: string[], options: CliOptions = {}): StartedCli {
   const marker = `go-test-${process.pid}-${Date.now()}-${runCounter++}`;
   const tmp = scratchDir('run-tmp-');
   const limitMs = Math.max(5_000, testDeadline === undefined ? OUTSIDE_TEST_LIMIT_MS : testDeadline - Date.now() - REPORT_MARGIN_MS);
-  const subprocess = execa('node', [BIN, ...args], {
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), 'node', BIN, ...args] as [string, ...string[]];
+  const subprocess = execa(command, commandArgs, {
     reject: false,
     cwd: options.cwd ?? ROOT,
     input: options.input,
@@ -114,12 +129,21 @@ export function startCli(args: string[], options: { cwd?: string; input?: string
       // already gone: the test's assertions on the result say what happened
     }
   };
-  entry.run = { pid, marker, tmp, done, stderrSoFar: () => stderrSoFar, signalGroup: signal(-pid), signalController: signal(pid) };
+  const closeStderr = () => subprocess.stderr?.destroy();
+  entry.run = {
+    pid, marker, tmp, done,
+    stderrSoFar: () => stderrSoFar,
+    signalGroup: signal(-pid),
+    signalController: signal(pid),
+    writeStdin: (text) => void subprocess.stdin?.write(text),
+    endStdin: () => void subprocess.stdin?.end(),
+    closeStderr,
+  };
   registered.push(entry);
   return entry.run;
 }
 
-export async function runCli(args: string[], options: { cwd?: string; input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
 

@@ -78,3 +78,29 @@ describe('--workers-per-gpu auto and --memory-headroom', () => {
     expect(() => buildRunConfig({ ...base, ...override }, {}, dir)).toThrow(message);
   });
 });
+
+describe('CI options: --max-failures, --fail-fast, --report-junit', () => {
+  it('--max-failures N, or --fail-fast as 1; none by default', () => {
+    expect(buildRunConfig(base, {}, dir).maxFailures).toBeUndefined();
+    expect(buildRunConfig({ ...base, maxFailures: '5' }, {}, dir).maxFailures).toBe(5);
+    expect(buildRunConfig({ ...base, failFast: true }, {}, dir).maxFailures).toBe(1);
+    expect(buildRunConfig({ ...base, failFast: true, maxFailures: '1' }, {}, dir).maxFailures).toBe(1);
+  });
+
+  it('--report-junit resolves against the working directory; --report-junit-all goes with it', () => {
+    expect(buildRunConfig({ ...base, reportJunit: 'report.xml' }, {}, dir)).toMatchObject({ reportJunit: path.join(dir, 'report.xml'), reportJunitAll: false });
+    expect(buildRunConfig({ ...base, reportJunit: 'report.xml', reportJunitAll: true }, {}, dir).reportJunitAll).toBe(true);
+    expect(buildRunConfig(base, {}, dir).reportJunit).toBeUndefined();
+  });
+
+  it.each([
+    [{ maxFailures: '0' }, /--max-failures must be between 1 and/],
+    [{ maxFailures: 'some' }, /--max-failures takes a whole number \(got "some"\)/],
+    [{ failFast: true, maxFailures: '5' }, /--fail-fast means --max-failures 1; it cannot go with --max-failures 5/],
+    [{ reportJunitAll: true }, /--report-junit-all lists every item in the JUnit report: add --report-junit FILE/],
+    [{ reportJunit: 'no/such/dir/report.xml' }, /--report-junit no\/such\/dir\/report.xml: the folder .* does not exist; create it first/],
+    [{ reportJunit: '.' }, /--report-junit \.: is a directory/],
+  ])('rejects %j with a message naming the option', (override, message) => {
+    expect(() => buildRunConfig({ ...base, ...override }, {}, dir)).toThrow(message);
+  });
+});

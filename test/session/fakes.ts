@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Device } from '../../src/devices/devices.js';
+import type { InputSource, Item } from '../../src/inputs/read-inputs.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { HostHandle, HostSpec, Launcher } from '../../src/launch/launcher.js';
 import type { RunConfig } from '../../src/options/config.js';
@@ -158,6 +159,20 @@ export interface Harness {
   cleanup(): void;
 }
 
+/** Inputs held in memory, read in chunks of `chunk` items as a file would be. */
+export function itemsSource(items: Item[], chunk = 1000): InputSource {
+  return {
+    description: 'test items',
+    rereadable: true,
+    async *chunks() {
+      for (let at = 0; at < items.length; at += chunk) yield items.slice(at, at + chunk);
+    },
+    count: async () => items.length,
+    hasItems: async () => items.length > 0,
+    close: () => undefined,
+  };
+}
+
 export function cpuDevices(count: number): Device[] {
   return Array.from({ length: count }, (_, index) => ({ index, kind: 'cpu' as const, label: `cpu:${index}`, visibleDevices: '' }));
 }
@@ -197,8 +212,7 @@ export function harness(options: { devices: number; replicas: number; items: num
       config,
       io: { stderr: (text) => stderr.push(text), isTTY: false, argv: ['--output', outputPath] },
       devices,
-      items,
-      todo: items.map((_, index) => index),
+      inputs: { source: itemsSource(items), limit: undefined, expected: items.length },
       journal: new Journal(outputPath, 'create'),
       threadsPerReplica: 1,
       plan: planReplicas(options.replicas, devices, 2),

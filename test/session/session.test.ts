@@ -4,6 +4,7 @@
  * session wrote and what it told the user, as a user would.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Journal } from '../../src/journal/journal.js';
 import { runSession } from '../../src/session/session.js';
 import { PROTOCOL_VERSION } from '../../src/transport/messages.js';
 import { harness, settle, type Harness } from './fakes.js';
@@ -171,6 +172,23 @@ describe('session with fake hosts', () => {
     const said = h.stderr.join('');
     expect(said).toMatch(/interrupted: 4 of 20 items are in .*out\.jsonl\. To continue:\n {2}gpu-orchestrate --output .*out\.jsonl --resume\n/);
     expect(h.transport.sent.filter((entry) => entry.message.kind === 'stop')).toHaveLength(1);
+  });
+
+  it('a write that fails (/dev/full: ENOSPC) stops the run: hosts terminated (no clean stop), nothing handed out after it, exit 74 naming the file, the error, what is safe and how to resume', async () => {
+    const h = harness({ devices: 1, replicas: 1, items: 20, batchSize: 2, prefetch: 2 });
+    current = h;
+    h.setup.journal.close();
+    const done = runSession({ ...h.setup, journal: new Journal('/dev/full', 'append') }, h.ports);
+    await settle();
+    readyAll(h, 1, 1);
+    await settle();
+    answer(h, (h.transport.batches()[0] as { batch: number }).batch);
+    await expect(done).rejects.toMatchObject({
+      exitCode: 74,
+      message: expect.stringMatching(/^cannot write \/dev\/full: no space left on device \(ENOSPC\)\. The run stopped: 0 of 20 items are safely in .*out\.jsonl; the other 20 run when you continue\. .*\n {2}gpu-orchestrate --output .*out\.jsonl --resume$/),
+    });
+    expect(h.transport.batches().length).toBeLessThanOrEqual(3); // at most the batch handed out with the failing write
+    expect(h.transport.sent.filter((entry) => entry.message.kind === 'stop'), 'a clean stop, as if the run had finished').toHaveLength(0);
   });
 
   it('a host that refuses its launch config (exit 78) stops the run at once with a setup error', async () => {
