@@ -2,7 +2,7 @@
 
     PYTHONPATH=python python3 bench/profile_replica.py [--batches 20000] [--batch-size 1]
 
-It binds the sockets the controller binds, runs replica_main in this process under cProfile
+It binds the socket the controller binds (a ROUTER), runs replica_main in this process under cProfile
 (the replica's loop in a thread, this script feeding it batches with two in flight, as the
 controller's credit does), and prints the replica's CPU time per batch and the top functions.
 """
@@ -37,20 +37,22 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="go-profile-")
     atexit.register(shutil.rmtree, folder, True)  # the socket folder goes, however the script ends
-    events_endpoint, task_endpoint = f"ipc://{folder}/events", f"ipc://{folder}/task"
+    endpoint = f"ipc://{folder}/controller"
     context = zmq.Context()
-    events = context.socket(zmq.PULL)
-    events.bind(events_endpoint)
-    tasks = context.socket(zmq.PUSH)
-    tasks.bind(task_endpoint)
-    take_back_endpoint = f"ipc://{folder}/take-back"
-    take_backs = context.socket(zmq.PUB)  # bound as the controller binds it; this script asks nothing back
-    take_backs.bind(take_back_endpoint)
+    controller = context.socket(zmq.ROUTER)
+    controller.bind(endpoint)
     host = HostConfig.from_dict({
         "protocol_version": protocol.PROTOCOL_VERSION, "device_index": 0, "device_label": "cpu:0", "torch_device": "cpu",
-        "replicas": 1, "script": args.script, "events_endpoint": events_endpoint, "control_endpoint": "",
-        "task_endpoints": [task_endpoint], "take_back_endpoint": take_back_endpoint, "threads_per_replica": 1, "controller_pid": os.getpid(),
+        "replicas": 1, "slots": 1, "script": args.script, "endpoint": endpoint, "curve": {}, "incarnation": 0,
+        "threads_per_replica": 1, "controller_pid": os.getpid(), "heartbeat_timeout_ms": 30_000,
     })
+    task_route = protocol.task_route(0, 0, 0)
+
+    def receive() -> dict:
+        while True:  # skips the sockets' empty hellos (ZMQ_PROBE_ROUTER)
+            payload = controller.recv_multipart()[-1]
+            if payload:
+                return codec.decode(payload)
     config = ReplicaConfig(host=host, replica=0, generation=0, parent_pid=os.getppid())  # the replica watches its parent: ours
     profile = cProfile.Profile()
     cpu: dict[str, float] = {}
@@ -72,7 +74,7 @@ def main() -> None:
     signal_module.signal = lambda *a, **k: None  # replica_main ignores SIGINT: only possible in the main thread
     thread = threading.Thread(target=replica)
     thread.start()
-    assert codec.decode(events.recv())["kind"] == "ready"
+    assert receive()["kind"] == "ready"
     replica_clock = time.pthread_getcpuclockid(thread.ident or 0)
     cpu_at_ready = time.clock_gettime(replica_clock)
     profile.disable()  # torch's import and the script's setup are the start-up's, not the loop's
@@ -84,14 +86,14 @@ def main() -> None:
     started = time.perf_counter()
     while sent < args.batches or in_flight:
         while in_flight < 2 and sent < args.batches:
-            tasks.send(codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "batch", "batch": sent, "inputs": inputs}))
+            controller.send_multipart([task_route, codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "batch", "batch": sent, "inputs": inputs})])
             sent += 1
             in_flight += 1
-        codec.decode(events.recv())
+        receive()
         in_flight -= 1
     wall = time.perf_counter() - started
     cpu["seconds"] = time.clock_gettime(replica_clock) - cpu_at_ready
-    tasks.send(codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "stop"}))
+    controller.send_multipart([task_route, codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "stop"})])
     thread.join()
     print(f"{args.batches} batches of {args.batch_size}: {args.batches / wall:.0f} batches/s; replica CPU {cpu['seconds'] / args.batches * 1e6:.1f} us per batch (profiled: cProfile adds to it)")
     pstats.Stats(profile).sort_stats("tottime").print_stats(18)

@@ -3,7 +3,7 @@
  * are written into BENCHMARKS.md between its "bench:begin" and "bench:end" markers (the text
  * around them is written by hand and kept).
  *
- *   npm run bench                   # everything (under 10 minutes on 2 cores)
+ *   npm run bench                   # everything (about 10 minutes on 2 cores)
  *   npm run bench -- overhead skew  # only those sections; BENCHMARKS.md is left as it is
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gpu } from './gpu.js';
 import { largeResults } from './large-results.js';
+import { memory } from './memory.js';
 import { machineLine } from './lib/machine.js';
 import { formatTable, type Table } from './lib/table.js';
 import { ROOT } from './lib/watched-run.js';
@@ -20,11 +21,13 @@ import { scaling } from './scaling.js';
 import { sharedMemory } from './shared-memory.js';
 import { skew } from './skew.js';
 import { startup } from './startup.js';
+import { transport } from './transport.js';
 
 type Section = (scratch: string) => Promise<Table[]>;
 
 const SECTIONS: Record<string, Section> = {
-  overhead: async (scratch) => [(await overhead(scratch, Number(process.env.BENCH_ITEMS ?? 100_000), process.env.BENCH_BATCHES?.split(',').map(Number))).table],
+  overhead: async (scratch) => [(await overhead(scratch, process.env.BENCH_ITEMS ? Number(process.env.BENCH_ITEMS) : undefined, process.env.BENCH_BATCHES?.split(',').map(Number))).table],
+  memory: async (scratch) => [await memory(scratch)],
   startup: async (scratch) => [await startup(scratch)],
   scaling: async (scratch) => [await scaling(scratch)],
   skew: async (scratch) => [await skew(scratch)],
@@ -32,6 +35,7 @@ const SECTIONS: Record<string, Section> = {
   large: async (scratch) => [await largeResults(scratch)],
   shared: async () => [await sharedMemory()],
   gpu: async (scratch) => [await gpu(scratch)],
+  transport: async (scratch) => [await transport(scratch, Number(process.env.BENCH_ITEMS ?? 100_000), Number(process.env.BENCH_ROUNDS ?? 3), process.env.BENCH_BATCHES?.split(',').map(Number))],
 };
 
 const BEGIN = '<!-- bench:begin (written by npm run bench; edit the text outside these markers) -->';

@@ -43,7 +43,7 @@ Examples:
   $ gpu-orchestrate compare out.jsonl tests/smoke/expected.jsonl --atol 1e-4
 
 The script defines setup(ctx) -> model and infer(model, batch) -> one result per item.
-Each output line: {"id", "input", "ok", "result" | "error", "device", "replica", "attempts", "duration"}.
+Each output line: {"id", "index", "ok", "input", "result" | "error", "device", "replica", "attempts", "duration"}.
 
 Exit codes: 0 every item succeeded; 1 some items failed (see their lines); 2 bad command line or
 inputs, or the output is being written by another run; 3 the script or Python environment cannot
@@ -79,6 +79,8 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
     .option('--dry-run', 'print the devices, replicas and item count, start nothing')
     .option('--quiet', 'errors only: no progress, summary, notices or warnings')
     .option('--verbose', "show the script's own output and full tracebacks")
+    .addOption(new Option('--listen <host[:port]>', 'device hosts connect over TCP, encrypted and admitted with keys made for the run (CURVE), to this address of this machine; one port (0 or none: any free port). Default: ipc on this machine').env('GPU_ORCHESTRATE_LISTEN'))
+    .option('--advertise <host>', 'with --listen: the name or address device hosts connect to, when it is not the one listened on (0.0.0.0, or a machine with several networks)')
     .option('--max-failures <n>', 'stop as Ctrl-C does (no new work, running batches finish, the output resumable) once n items have failed; exit 1')
     .option('--fail-fast', 'the same as --max-failures 1')
     .option('--report-junit <file>', 'write a JUnit XML report at the end of the run (failed items, devices, why the run stopped), for CI')

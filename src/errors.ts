@@ -6,7 +6,7 @@ export const ExitCode = {
   ok: 0,
   /** The run finished, but some items failed: their lines have ok=false. */
   itemsFailed: 1,
-  /** Bad command line or inputs: nothing was started. */
+  /** Bad command line or inputs: nothing was started (or, for a bad line found part-way through the inputs, the run stopped there). */
   usage: 2,
   /** The script or the Python environment cannot run: stopped before any item ran. */
   setup: 3,

@@ -1,15 +1,16 @@
 /**
  * One run, from a validated config to an exit code: inputs, devices, the dry run, the checks
  * made before any device starts, the output (new, overwritten or resumed), then the session.
+ * The inputs are opened here and read by the session as it runs (src/session/feed.ts).
  */
 import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { Device, DeviceDiscovery } from './devices/devices.js';
 import { systemDiscovery } from './devices/nvidia-smi.js';
 import { ExitCode, UsageError } from './errors.js';
-import { readInputs, type Item } from './inputs/read-inputs.js';
+import { openInputs, type InputSource } from './inputs/read-inputs.js';
 import { Journal, arraysPathFor } from './journal/journal.js';
 import { OutputLock } from './journal/output-lock.js';
-import { readJournal } from './journal/read-back.js';
+import { planResume } from './journal/resume.js';
 import type { RunConfig } from './options/config.js';
 import { commandLineWith } from './util/command-line.js';
 import { describeFsError } from './util/fs-errors.js';
@@ -17,6 +18,7 @@ import { formatBytes } from './util/format-bytes.js';
 import { runSession } from './session/session.js';
 import { systemPorts } from './session/ports.js';
 import { planLaunch, type LaunchPlan } from './launch/plan.js';
+import type { SessionInputs } from './session/state.js';
 import { planReplicas, type ReplicaPlan } from './scheduler/replica-plan.js';
 import { preflight } from './workers/python.js';
 import { withCiReports } from './report/ci-reports.js';
@@ -38,11 +40,11 @@ function replicasText(config: RunConfig, plan: ReplicaPlan, device: Device): str
   return plan.measured[device.index] ? `auto: 1 replica, growing to at most ${plan.maxReplicas} (memory headroom ${formatBytes(config.memoryHeadroomBytes)})` : (plan.notes[device.index] ?? 'auto');
 }
 
-function dryRunReport(config: RunConfig, plan: ReplicaPlan, launch: LaunchPlan, items: Item[], description: string, threads: number): string {
+function dryRunReport(config: RunConfig, plan: ReplicaPlan, launch: LaunchPlan, items: number, description: string, threads: number): string {
   const { devices } = launch;
   const lines = [
     `script:   ${config.script}`,
-    `inputs:   ${items.length} items (${description})`,
+    `inputs:   ${items} items (${description})`,
     `output:   ${config.output}`,
     ...(launch.launch.launcher === 'local' ? [] : [`launcher: ${launch.description}`]),
     `devices:  ${devices.length}`,
@@ -58,30 +60,37 @@ function outputHasContent(file: string): boolean {
   return existsSync(file) && statSync(file).size > 0;
 }
 
-/** Opens the output as --resume / --overwrite say; returns the journal and the items still to do. */
-async function openOutput(config: RunConfig, items: Item[], say: (text: string) => void): Promise<{ journal: Journal; todo: number[] }> {
-  const all = items.map((_, index) => index);
+function atMost(count: number, limit: number | undefined): number {
+  return limit === undefined ? count : Math.min(count, limit);
+}
+
+/** Every item, counted: a file's lines cheaply, a walk or standard input by reading it all (for --dry-run). */
+async function countAll(source: InputSource, limit: number | undefined): Promise<number> {
+  const counted = await source.count();
+  if (counted !== undefined) return atMost(counted, limit);
+  let count = 0;
+  for await (const items of source.chunks()) {
+    count += items.length;
+    if (limit !== undefined && count >= limit) break;
+  }
+  return atMost(count, limit);
+}
+
+/** Opens the output as --resume / --overwrite say; returns the journal and how the session reads the inputs. */
+async function openOutput(config: RunConfig, source: InputSource, counting: Promise<number | undefined>, say: (text: string) => void): Promise<{ journal: Journal; inputs: SessionInputs }> {
   if (config.existingOutput === 'resume' && existsSync(config.output)) {
-    const contents = await readJournal(config.output, { dropFailed: config.retryFailed });
-    const todo = all.filter((index) => !contents.recorded.has((items[index] as Item).id));
-    const ok = [...contents.recorded.values()].filter(Boolean).length;
-    const notes = [
-      contents.tornBytes > 0 ? `cut a torn last line (${contents.tornBytes} bytes)` : '',
-      contents.removedFailed > 0 ? `${contents.removedFailed} failed item(s) to run again` : '',
-      contents.unreadable > 0 ? `${contents.unreadable} unreadable line(s) skipped` : '',
-      contents.recorded.size - ok > 0 ? `${contents.recorded.size - ok} failed item(s) kept (add --retry-failed to run them again)` : '',
-    ].filter(Boolean);
-    say(`resuming ${config.output}: ${ok} item(s) already done, ${todo.length} to run${notes.length ? `; ${notes.join('; ')}` : ''}\n`);
-    return { journal: new Journal(config.output, 'append'), todo };
+    const plan = await planResume(config.output, source, { dropFailed: config.retryFailed, limit: config.limit });
+    say(plan.notice);
+    return { journal: new Journal(config.output, 'append'), inputs: { source, limit: config.limit, expected: plan.todo, status: plan.status, held: plan.held } };
   }
   // An output with content under 'refuse' was turned away before the preflight (run()).
   rmSync(arraysPathFor(config.output), { force: true });
-  return { journal: new Journal(config.output, 'create'), todo: all };
+  const counted = await counting;
+  return { journal: new Journal(config.output, 'create'), inputs: { source, limit: config.limit, expected: counted === undefined ? undefined : atMost(counted, config.limit) } };
 }
 
 export async function run(config: RunConfig, io: RunIo): Promise<number> {
-  const source = await readInputs(config.inputs, io.stdin);
-  const items = config.limit === undefined ? source.items : source.items.slice(0, config.limit);
+  const source = await openInputs(config.inputs, io.stdin);
   const env = io.env ?? process.env;
   const launch = await planLaunch(config, { env, discovery: io.discovery ?? systemDiscovery() });
   const { devices } = launch;
@@ -94,7 +103,7 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
   for (const text of launch.notices(plan.slotsPerDevice)) notice(`${text}\n`);
 
   if (config.dryRun) {
-    io.stdout(dryRunReport(config, plan, launch, items, source.description, threads));
+    io.stdout(dryRunReport(config, plan, launch, await countAll(source, config.limit), source.description, threads));
     return ExitCode.ok;
   }
   // One writer per output, before anything of it is read, cut or written: a second run on it is
@@ -102,7 +111,7 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
   const lock = OutputLock.acquire(config.output, { pid: process.pid, command: commandLineWith(io.argv ?? [], { add: [], remove: [] }), started: new Date().toISOString() });
   try {
     if (lock.warning) notice(`warning: ${lock.warning}\n`);
-    return await runLocked(config, io, { items, description: source.description, launch, plan, threads, notice });
+    return await runLocked(config, io, { source, launch, plan, threads, notice });
   } finally {
     lock.release();
   }
@@ -110,8 +119,7 @@ export async function run(config: RunConfig, io: RunIo): Promise<number> {
 
 /** What run() found before it took the output's lock. */
 interface Prepared {
-  items: Item[];
-  description: string;
+  source: InputSource;
   launch: LaunchPlan;
   plan: ReplicaPlan;
   threads: number;
@@ -119,7 +127,7 @@ interface Prepared {
 }
 
 /** The rest of a run, with the output's lock held. */
-async function runLocked(config: RunConfig, io: RunIo, { items, description, launch, plan, threads, notice }: Prepared): Promise<number> {
+async function runLocked(config: RunConfig, io: RunIo, { source, launch, plan, threads, notice }: Prepared): Promise<number> {
   if (existsSync(config.output)) {
     try {
       accessSync(config.output, constants.W_OK);
@@ -134,14 +142,13 @@ async function runLocked(config: RunConfig, io: RunIo, { items, description, lau
   // From here on the run has started: whatever ends it, the reports CI reads are written.
   const record = new RunRecord(config.reportJunitAll ?? false);
   return withCiReports(config, record, { stdout: io.stdout, stderr: io.stderr, env: io.env ?? process.env }, () =>
-    startedRun(config, io, { items, description, launch, threads, plan, record }),
+    startedRun(config, io, { source, launch, threads, plan, record }),
   );
 }
 
 /** What runLocked() hands the run once it has started. */
 interface Started {
-  items: Item[];
-  description: string;
+  source: InputSource;
   launch: LaunchPlan;
   threads: number;
   plan: ReplicaPlan;
@@ -149,24 +156,27 @@ interface Started {
 }
 
 /** The run once started: the preflight, the output opened, the session. */
-async function startedRun(config: RunConfig, io: RunIo, { items, description, launch, threads, plan, record }: Started): Promise<number> {
+async function startedRun(config: RunConfig, io: RunIo, { source, launch, threads, plan, record }: Started): Promise<number> {
   const notice = config.quiet ? () => undefined : io.stderr;
+  // A file's lines, counted while the preflight runs (a resume counts what is left instead).
+  const counting = config.existingOutput === 'resume' && existsSync(config.output) ? Promise.resolve(undefined) : source.count();
+  counting.catch(() => undefined); // awaited below; a failure is reported there
   await preflight(config.python, config.script);
 
-  if (items.length === 0) {
+  if (!(await source.hasItems())) {
     if (config.existingOutput !== 'resume') writeFileSync(config.output, '');
-    notice(`nothing to do: ${description} holds no items; ${config.output} is empty\n`);
+    notice(`nothing to do: ${source.description} holds no items; ${config.output} is empty\n`);
     return ExitCode.ok;
   }
 
-  const { journal, todo } = await openOutput(config, items, notice);
-  if (todo.length === 0) {
+  const { journal, inputs } = await openOutput(config, source, counting, notice);
+  if (inputs.expected === 0) {
     journal.close();
     notice(`nothing to do: every item is already in ${config.output}\n`);
     return ExitCode.ok;
   }
   // The external launcher's command: the run cannot go on until someone runs it, so even --quiet shows it.
   if (launch.announce) io.stderr(`${launch.announce()}\n`);
-  const setup = { config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices: launch.devices, items, todo, journal, threadsPerReplica: threads, plan, record };
+  const setup = { config, io: { stderr: io.stderr, isTTY: io.isTTY, argv: io.argv ?? [] }, devices: launch.devices, inputs, journal, threadsPerReplica: threads, plan, record };
   return runSession(setup, { ...systemPorts, launcher: launch.launcher });
 }

@@ -1,6 +1,6 @@
 /** The machine and versions a benchmark ran on, for BENCHMARKS.md. */
 import { spawnSync } from 'node:child_process';
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
 
 function output(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: 'utf8' });
@@ -16,5 +16,7 @@ export function machineLine(): string {
     `node ${process.version}`,
     `python ${output('python3', ['-c', 'import platform; print(platform.python_version())'])}`,
     `torch ${output('python3', ['-c', 'import torch; print(torch.__version__)'])}`,
+    // Other work on the machine moves every rate: the load when the figures were written says how much there was.
+    `load average ${loadavg().map((value) => value.toFixed(1)).join(' / ')} (1 / 5 / 15 min) at the end`,
   ].join(', ');
 }

@@ -3,31 +3,37 @@
 The TypeScript twin is src/transport/messages.ts; test/transport/cross-language.test.ts checks
 that both sides agree. Every message is a msgpack map with the protocol version `v` and a `kind`.
 
-Controller -> replica (one PUSH socket per replica):
+One socket on the controller's side, a ROUTER; every host and replica connects DEALER sockets to
+it. Those it is sent to name themselves with a routing id (below), new for each start, so a
+restarted process never receives what was meant for the one it replaces.
+
+Controller -> replica, on its task socket (routing id task_route):
     {"v", "kind": "batch", "batch": int, "inputs": [item, ...]}
     {"v", "kind": "stop"}
     Batch ids on one replica's task socket only grow (take_back.py relies on it).
 
-Controller -> replicas (one PUB socket for the run; each replica subscribes to its topic,
-take_back_topic(device, replica)): frames [topic, message]
+Controller -> replica, on its take-back socket (routing id take_back_route), read by a thread:
     {"v", "kind": "take_back", "batch": int}   # give it back if it has not started
 
-Controller -> device host (one PUSH socket per host):
+Controller -> device host, on its command socket (routing id host_route):
     {"v", "kind": "start", "replica": int, "generation": int}   # (re)start that replica
     {"v", "kind": "shutdown"}          # exit once every replica has exited (they were told to stop)
+    {"v", "kind": "heartbeat"}         # every second; a host that hears nothing for its
+                                       # heartbeat_timeout_ms stops its replicas and exits
 
-Replica or host -> controller (one shared PULL socket):
+Replica or host -> controller (a DEALER of their own, no routing id needed):
     {"v", "kind": "ready",        "device", "replica", "pid", "generation"}
     {"v", "kind": "result",       "device", "replica", "batch", "outcomes": [outcome, ...],
                                   "batch_size_hint": int | None}
     {"v", "kind": "script_error", "device", "replica", "pid", "error"}   # import / contract
     {"v", "kind": "setup_error",  "device", "replica", "pid", "error"}   # setup() raised
     {"v", "kind": "replica_exit", "device", "replica", "pid", "exitcode", "generation"}  # host
-    {"v", "kind": "heartbeat",    "device", "pid"}                        # host, every second
+    {"v", "kind": "heartbeat",    "device", "pid", "incarnation"}         # host, every second
     {"v", "kind": "telemetry",    "device", "pid", "memory_used", "memory_free", "memory_total",
                                   "utilization": float | None, "source": str} # host, every 2 s
     {"v", "kind": "shared_error", "device", "pid", "error"}   # host: load_shared() failed
     {"v", "kind": "taken_back",   "device", "replica", "batch"}  # that batch will not run here
+                                  # (sent on the take-back socket, by the thread that reads it)
 
 Telemetry: memory in bytes. On a GPU, the device's memory (all processes on it) and its
 utilization in percent when NVML tells it; on a CPU device, the proportional set size (PSS) of
@@ -48,7 +54,10 @@ from __future__ import annotations
 import traceback as traceback_module
 from typing import Any, TypedDict
 
-PROTOCOL_VERSION = 2  # 2: take_back moved off the task socket to the take-back publisher
+# 2: take_back moved off the task socket to the take-back publisher.
+# 3: one controller socket (a ROUTER) addressed by routing ids; the controller's heartbeat to each
+#    host; a host's heartbeat names its incarnation.
+PROTOCOL_VERSION = 3
 # How often a host sends its heartbeat; the controller takes a host that stays silent much longer
 # (HEARTBEAT_TIMEOUT_MS in src/workers/fleet.ts, 30 s by default) for hung.
 HEARTBEAT_SECONDS = 1.0
@@ -90,8 +99,8 @@ def result(
     }
 
 
-def heartbeat(device: int, pid: int) -> dict[str, Any]:
-    return {"v": PROTOCOL_VERSION, "kind": "heartbeat", "device": device, "pid": pid}
+def heartbeat(device: int, pid: int, incarnation: int) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "kind": "heartbeat", "device": device, "pid": pid, "incarnation": incarnation}
 
 
 def telemetry(
@@ -153,14 +162,23 @@ def parse_task(message: Any) -> tuple[str, int, list[Any]]:
     raise ProtocolError(f"unknown message kind {kind!r}")
 
 
-def take_back_topic(device: int, replica: int) -> bytes:
-    """The topic a replica subscribes to on the take-back publisher (the trailing slash keeps
-    replica 1's topic from being a prefix of replica 10's)."""
-    return f"{device}/{replica}/".encode()
+def task_route(device: int, replica: int, generation: int) -> bytes:
+    """The routing id of one start of a replica's task socket (src/transport/messages.ts: taskRoute)."""
+    return f"t/{device}/{replica}/{generation}".encode()
+
+
+def take_back_route(device: int, replica: int, generation: int) -> bytes:
+    """The routing id of one start of a replica's take-back socket (takeBackRoute)."""
+    return f"b/{device}/{replica}/{generation}".encode()
+
+
+def host_route(device: int, incarnation: int) -> bytes:
+    """The routing id of one start of a device host's command socket (hostRoute)."""
+    return f"h/{device}/{incarnation}".encode()
 
 
 def parse_take_back(message: Any) -> int:
-    """Validate a take_back message (controller -> replica, on the take-back socket); returns the batch id."""
+    """Validate a take_back message (controller -> replica, on its take-back socket); returns the batch id."""
     if not isinstance(message, dict) or message.get("v") != PROTOCOL_VERSION or message.get("kind") != "take_back":
         raise ProtocolError(f"expected a take_back message of protocol version {PROTOCOL_VERSION}, got {message!r:.200}")
     batch = message.get("batch")
@@ -174,8 +192,8 @@ def parse_control(message: Any) -> tuple[str, int, int]:
     if not isinstance(message, dict) or message.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"expected a map of protocol version {PROTOCOL_VERSION}, got {message!r:.200}")
     kind = message.get("kind")
-    if kind == "shutdown":
-        return "shutdown", -1, -1
+    if kind in ("shutdown", "heartbeat"):
+        return kind, -1, -1
     if kind != "start":
         raise ProtocolError(f"unknown host command {kind!r}")
     replica, generation = message.get("replica"), message.get("generation")

@@ -1,13 +1,14 @@
 """A device host started by another launcher than the controller's own (src/launch/).
 
-    python -m gpu_orchestrate_worker.remote srun --config JSON   a task of an srun step
-    python -m gpu_orchestrate_worker.remote ssh --config JSON    an ssh session (its environment on stdin)
+    python -m gpu_orchestrate_worker.remote srun    a task of an srun step (its config in the environment)
+    python -m gpu_orchestrate_worker.remote ssh     an ssh session (its environment and config on stdin)
     python -m gpu_orchestrate_worker.remote join                 --launcher external: rank from the environment
     python -m gpu_orchestrate_worker.remote doctor [--script P]  doctor --launcher slurm, on one node
 
-Each ends in the same host as `python -m gpu_orchestrate_worker host --config JSON`; the config
-(whose controller_pid is 0: the host follows whatever started it) reaches it the same way, through
-host_command() below, the one place to change when it travels otherwise.
+Each ends in the same host as `python -m gpu_orchestrate_worker host`; the config (whose
+controller_pid is 0: the host follows whatever started it) holds the run's keys over TCP, so it is
+never on a command line: GPU_ORCHESTRATE_HOST_CONFIG in the environment (srun, and ssh's stdin
+line), or the join folder's 0600 file of the rank (join).
 """
 
 from __future__ import annotations
@@ -36,16 +37,26 @@ EXIT_CANNOT_JOIN = 78
 
 
 def host_command(config_json: str, ignore_sigterm: bool = False) -> int:
-    """The host itself, as `host --config JSON` runs it."""
+    """The host itself, as `host` runs it."""
     from .host import host_main
-    from .launch_config import EXIT_BAD_CONFIG, HostConfig, LaunchConfigError
+    from .launch_config import CONFIG_VARIABLE, EXIT_BAD_CONFIG, HostConfig, LaunchConfigError
 
     try:
         config = HostConfig.from_json(config_json)
     except LaunchConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_CONFIG
+    os.environ.pop(CONFIG_VARIABLE, None)  # not for the user's script: over TCP it holds the keys
     return host_main(config, ignore_sigterm=ignore_sigterm)
+
+
+def config_from_environment() -> str | None:
+    from .launch_config import CONFIG_VARIABLE
+
+    text = os.environ.get(CONFIG_VARIABLE)
+    if text is None:
+        print(f"gpu_orchestrate_worker.remote: no launch config: {CONFIG_VARIABLE} is not set (the controller's launcher sets it)", file=sys.stderr)
+    return text
 
 
 def gpu_warning(config_json: str, env: Mapping[str, str]) -> str | None:
@@ -71,13 +82,13 @@ def srun_task(config_json: str) -> int:
     return host_command(config_json, ignore_sigterm=True)
 
 
-def ssh_session(config_json: str, stdin: BinaryIO | None = None, command: list[str] | None = None) -> int:
+def ssh_session(stdin: BinaryIO | None = None, command: list[str] | None = None) -> int:
     """The host as a child; its environment from stdin's first line; stdin's end (the ssh session's) stops it."""
     source = stdin if stdin is not None else sys.stdin.buffer
     line = source.readline()
     env: dict[str, str] = json.loads(line) if line.strip() else {}
     host = subprocess.Popen(
-        command or [sys.executable, "-m", "gpu_orchestrate_worker", "host", "--config", config_json],
+        command or [sys.executable, "-m", "gpu_orchestrate_worker", "host"],  # its config in env
         env={**os.environ, **env},
         stdin=subprocess.DEVNULL,
     )
@@ -146,15 +157,16 @@ def package_version() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gpu_orchestrate_worker.remote", description="A device host started by srun, ssh or another launcher; started by gpu-orchestrate, not by hand (except join).")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("srun", "ssh"):
-        commands.add_parser(name).add_argument("--config", required=True)
+    commands.add_parser("srun")
+    commands.add_parser("ssh")
     commands.add_parser("join")
     commands.add_parser("doctor").add_argument("--script")
     args = parser.parse_args(argv)
     if args.command == "srun":
-        return srun_task(args.config)
+        config_json = config_from_environment()
+        return srun_task(config_json) if config_json is not None else EXIT_CANNOT_JOIN
     if args.command == "ssh":
-        return ssh_session(args.config)
+        return ssh_session()
     if args.command == "join":
         return join()
     json.dump(node_doctor(args.script), sys.stdout)

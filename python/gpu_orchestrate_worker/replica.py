@@ -1,7 +1,8 @@
 """One model replica: import the user's script, call setup once, then run batches until stopped.
 
 Started by the device host with torch.multiprocessing (spawn). It talks to the controller
-directly: a PULL socket on its own task endpoint, a PUSH socket to the shared events endpoint.
+directly (wire.py): batches come on its task socket, take-backs on a socket of their own, and it
+sends its reports on a third.
 One serve loop runs every batch; where batches come from (straight off the socket, or through
 the script's preprocess on a thread pool) is its batch source (batches.py).
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import codec, protocol
+from . import codec, protocol, wire
 from .batches import BatchSource, preprocessed_batches, received_batches
 from .launch_config import HostConfig
 from .oom import free_device_memory, is_out_of_memory
@@ -43,8 +44,12 @@ class ReplicaConfig:
     shared: Any = field(default_factory=dict)  # the host's load_shared data (shared.py): handles, not copies
 
     @property
-    def task_endpoint(self) -> str:
-        return self.host.task_endpoints[self.replica]
+    def task_route(self) -> bytes:
+        return protocol.task_route(self.host.device_index, self.replica, self.generation)
+
+    @property
+    def take_back_route(self) -> bytes:
+        return protocol.take_back_route(self.host.device_index, self.replica, self.generation)
 
 
 class InferContractError(Exception):
@@ -153,28 +158,17 @@ def serve(source: BatchSource, infer: Callable[[Any, list[Any]], Any], model: An
 
 
 def listen_for_take_backs(context: Any, config: ReplicaConfig) -> TakeBacks:
-    """Subscribe to this replica's take-backs and start their listener (take_back.py). Its two
-    sockets belong to its thread (zmq sockets are not thread-safe): the subscription, and a PUSH of
-    its own for the `taken_back` confirmations, delivered before the replica exits."""
-    import zmq
-
+    """Connect this replica's take-back socket and start its listener (take_back.py). The socket
+    belongs to the listener's thread (zmq sockets are not thread-safe), which also sends the
+    `taken_back` confirmations on it, delivered before the replica exits."""
     host = config.host
-    subscription = context.socket(zmq.SUB)
-    subscription.setsockopt(zmq.SUBSCRIBE, protocol.take_back_topic(host.device_index, config.replica))
-    subscription.connect(host.take_back_endpoint)
-    confirmations = context.socket(zmq.PUSH)
-    confirmations.setsockopt(zmq.LINGER, 5000)
-    confirmations.connect(host.events_endpoint)
+    socket = wire.connect(context, host.endpoint, host.curve, config.take_back_route)
 
     def confirm(batch: int) -> None:
-        confirmations.send(codec.encode(protocol.taken_back(host.device_index, config.replica, batch)))
-
-    def close() -> None:
-        subscription.close(linger=0)
-        confirmations.close()
+        socket.send(codec.encode(protocol.taken_back(host.device_index, config.replica, batch)))
 
     take_backs = TakeBacks()
-    listen(subscription, take_backs, confirm, close)
+    listen(socket, take_backs, confirm, socket.close)
     return take_backs
 
 
@@ -186,11 +180,8 @@ def replica_main(config: ReplicaConfig) -> None:
 
     host = config.host
     context = zmq.Context()
-    events = context.socket(zmq.PUSH)
-    events.setsockopt(zmq.LINGER, 5000)  # deliver the last report before exiting
-    events.connect(host.events_endpoint)
-    tasks = context.socket(zmq.PULL)
-    tasks.connect(config.task_endpoint)
+    events = wire.connect(context, host.endpoint, host.curve)  # lingers: the last report gets out
+    tasks = wire.connect(context, host.endpoint, host.curve, config.task_route, linger=0)
     pid = os.getpid()
 
     def report_failure(kind: str, exc: BaseException, exit_code: int) -> None:

@@ -37,7 +37,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import codec, protocol
+from . import codec, protocol, wire
+from .launch_config import HostConfig
 from .script import ScriptError, check_source, load
 
 SCALARS = (type(None), bool, int, float, str, bytes)
@@ -160,9 +161,9 @@ def load_shared_data(path: Path, options: dict[str, str], heartbeat: Any) -> tup
 class Heartbeat:
     """The host's heartbeat, sent from a thread of its own while the host's own thread is busy."""
 
-    def __init__(self, context: Any, endpoint: str, device: int, pid: int, seconds: float = protocol.HEARTBEAT_SECONDS) -> None:
-        self.context, self.endpoint, self.seconds = context, endpoint, seconds
-        self.message = protocol.heartbeat(device, pid)
+    def __init__(self, context: Any, config: HostConfig, pid: int, seconds: float = protocol.HEARTBEAT_SECONDS) -> None:
+        self.context, self.config, self.seconds = context, config, seconds
+        self.message = protocol.heartbeat(config.device_index, pid, config.incarnation)
 
     @contextmanager
     def beating(self) -> Iterator[None]:
@@ -176,11 +177,8 @@ class Heartbeat:
             beater.join()
 
     def _beat_until(self, done: threading.Event) -> None:
-        import zmq
-
-        socket = self.context.socket(zmq.PUSH)  # sockets are not thread-safe: this thread's own
-        socket.setsockopt(zmq.LINGER, 1000)
-        socket.connect(self.endpoint)
+        # Sockets are not thread-safe: this thread's own.
+        socket = wire.connect(self.context, self.config.endpoint, self.config.curve, linger=1000)
         while not done.wait(self.seconds):
             socket.send(codec.encode(self.message))
         socket.close()

@@ -7,8 +7,8 @@ socket itself: a hand-off through a thread would cost every batch a thread wake-
 of a replica's CPU per batch, measured with `npm run bench -- overhead`), and only the rare
 take-back needs a second thread.
 
-So take-backs come on a socket of their own (the run's take-back publisher; each replica
-subscribes to its own topic), read by a listener thread, and the two threads agree through
+So take-backs come on a socket of their own (the replica's take-back socket, which the controller
+addresses by its routing id), read by a listener thread, and the two threads agree through
 TakeBacks: the serve loop calls start() for each batch it takes off the task socket, the listener
 calls take_back(); under one lock, a batch is either started (its result follows) or taken back
 (confirmed with `taken_back`, skipped when it arrives), never both.
@@ -72,19 +72,19 @@ class TakeBacks:
         self._hooks.append(hook)
 
 
-def listen(subscription: Any, take_backs: TakeBacks, confirm: Callable[[int], None], on_stop: Callable[[], None]) -> threading.Thread:
-    """Start the listener thread: it reads `take_back` messages off `subscription` (a SUB socket,
-    [topic, message] frames) until the socket's context is terminated, then calls on_stop() (which
-    closes this thread's sockets: zmq sockets belong to one thread)."""
+def listen(socket: Any, take_backs: TakeBacks, confirm: Callable[[int], None], on_stop: Callable[[], None]) -> threading.Thread:
+    """Start the listener thread: it reads `take_back` messages off `socket` (the last frame is the
+    message) until the socket's context is terminated, then calls on_stop() (which closes this
+    thread's socket: zmq sockets belong to one thread)."""
 
     def run() -> None:
         try:
             while True:
-                frames = subscription.recv_multipart()
+                frames = socket.recv_multipart()
                 try:
                     batch = protocol.parse_take_back(codec.decode(frames[-1]))
                 except (protocol.ProtocolError, ValueError) as exc:
-                    # Only the controller publishes here; a take-back not acted on costs nothing
+                    # Only the controller sends here; a take-back not acted on costs nothing
                     # (the batch runs here and its result follows), so say so and go on.
                     print(f"gpu-orchestrate replica: ignored a take_back message it cannot read ({exc})", file=sys.stderr)
                     continue

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from gpu_orchestrate_worker import codec, protocol
 from gpu_orchestrate_worker.launch_config import HostConfig
 
 
 def launch_config(**changes: Any) -> dict[str, Any]:
-    """A launch config as src/workers/device-host.ts sends it (two replica slots, one started)."""
+    """A launch config as src/launch/host-config.ts builds it (two replica slots, one started)."""
     config: dict[str, Any] = {
         "protocol_version": protocol.PROTOCOL_VERSION,
         "device_index": 1,
         "device_label": "cpu:1",
         "torch_device": "cpu",
         "replicas": 1,
+        "slots": 2,
         "script": "detect.py",
-        "events_endpoint": "ipc:///tmp/run/events",
-        "control_endpoint": "ipc:///tmp/run/control-1",
-        "task_endpoints": ["ipc:///tmp/run/task-1-0", "ipc:///tmp/run/task-1-1"],
-        "take_back_endpoint": "ipc:///tmp/run/take-back",
+        "endpoint": "ipc:///tmp/run/controller",
+        "curve": {},
+        "incarnation": 0,
         "generations": [0],
         "threads_per_replica": 2,
         "controller_pid": 4242,
+        "heartbeat_timeout_ms": 30_000,
         "options": {"scale": "2"},
     }
     config.update(changes)
@@ -117,7 +118,7 @@ class FakeSpawn:
 
 
 class FakeControl:
-    """A host's control socket and its clock: each poll is one tick of POLL_MILLISECONDS.
+    """A host's commands (ControlChannel.next) and its clock: each call is one tick of POLL_MILLISECONDS.
 
     A tick is None (nothing arrives), bytes (a command arrives), or a callable (something
     happens meanwhile, such as a replica exiting; nothing arrives).
@@ -127,12 +128,11 @@ class FakeControl:
         self.ticks = list(ticks)
         self.polls = 0
         self.milliseconds_per_poll = milliseconds_per_poll
-        self.arrived: bytes | None = None
 
     def clock(self) -> float:
         return self.polls * self.milliseconds_per_poll / 1000
 
-    def poll(self, timeout: int) -> bool:
+    def next(self, timeout: int) -> bytes | None:
         assert timeout == self.milliseconds_per_poll
         if not self.ticks:
             raise AssertionError(f"the host was still serving after {self.polls} polls; it should have stopped")
@@ -140,11 +140,36 @@ class FakeControl:
         tick = self.ticks.pop(0)
         if callable(tick):
             tick()
-            return False
-        self.arrived = tick
-        return tick is not None
+            return None
+        return tick
+
+
+class FakeSocket:
+    """A socket read by a thread (ControlChannel): each poll is one tick of its clock.
+
+    A tick is None (nothing arrives) or bytes (a message arrives). Past the last tick, nothing
+    arrives, ever: the silence ControlChannel must notice.
+    """
+
+    def __init__(self, ticks: Iterable[bytes | None], seconds_per_poll: float) -> None:
+        self.ticks = iter(ticks)
+        self.polls = 0
+        self.seconds_per_poll = seconds_per_poll
+        self.arrived: bytes | None = None
+        self.closed = threading.Event()
+
+    def clock(self) -> float:
+        return self.polls * self.seconds_per_poll
+
+    def poll(self, timeout: int) -> bool:
+        self.polls += 1
+        self.arrived = next(self.ticks, None)
+        return self.arrived is not None
 
     def recv(self) -> bytes:
         assert self.arrived is not None
         arrived, self.arrived = self.arrived, None
         return arrived
+
+    def close(self, linger: int | None = None) -> None:
+        self.closed.set()

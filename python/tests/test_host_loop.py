@@ -90,6 +90,21 @@ def test_a_bad_command_is_ignored_with_a_line_naming_the_host(capsys: pytest.Cap
     assert "gpu-orchestrate host cpu:1: ignored a bad command: unknown host command 'pause'" in capsys.readouterr().err
 
 
+def test_the_controller_s_heartbeats_are_heard_and_not_taken_for_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    run = Run([])
+    run.control.ticks = [command("heartbeat"), command("heartbeat"), command("shutdown"), run.stop_all]
+    assert run.serve() == 0
+    assert [process.name for process in run.spawn.started] == ["cpu:1/replica-0"]
+    assert "ignored" not in capsys.readouterr().err
+
+
+def test_heartbeats_name_the_host_s_incarnation() -> None:
+    run = Run([], incarnation=3)
+    run.control.ticks = [command("shutdown"), run.stop_all]
+    run.serve()
+    assert [m for m in run.events.sent if m["kind"] == "heartbeat"] == [protocol.heartbeat(1, 55, 3)]
+
+
 def test_heartbeats_go_every_second_and_telemetry_every_two() -> None:
     run = Run([])
     run.control.ticks = [None] * 49 + [command("shutdown"), run.stop_all]  # 5 seconds of polls

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import threading
 import uuid
@@ -12,6 +13,7 @@ from typing import Iterator
 import pytest
 import torch
 import zmq
+from fakes import host_config
 
 from gpu_orchestrate_worker import codec, protocol
 from gpu_orchestrate_worker.shared import Heartbeat, load_shared_data
@@ -81,14 +83,15 @@ def test_the_heartbeat_goes_out_from_its_own_thread_while_load_shared_runs(tmp_p
     path = script(tmp_path, """
         import zmq
         def load_shared(options):
-            events = zmq.Context.instance().socket(zmq.PULL)
+            events = zmq.Context.instance().socket(zmq.ROUTER)
             events.bind(options["endpoint"])
-            received = [events.recv() for _ in range(3) if events.poll(30_000)]
+            received = [events.recv_multipart()[-1] for _ in range(3) if events.poll(30_000)]
             events.close(linger=0)
             return {"heartbeats": received}
     """)
-    heartbeat = Heartbeat(zmq.Context.instance(), endpoint, device=4, pid=99, seconds=0.01)
+    config = dataclasses.replace(host_config(device_index=4, incarnation=2), endpoint=endpoint)  # inproc: this process only
+    heartbeat = Heartbeat(zmq.Context.instance(), config, pid=99, seconds=0.01)
     shared, error = load_shared_data(path, {"endpoint": endpoint}, heartbeat)
     assert error is None
-    assert [codec.decode(raw) for raw in shared["heartbeats"]] == [protocol.heartbeat(device=4, pid=99)] * 3
+    assert [codec.decode(raw) for raw in shared["heartbeats"]] == [protocol.heartbeat(device=4, pid=99, incarnation=2)] * 3
     assert "heartbeat-while-loading" not in [thread.name for thread in threading.enumerate()]  # it stopped with the load

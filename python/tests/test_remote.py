@@ -43,7 +43,7 @@ def test_the_ssh_session_gives_the_host_its_environment_from_stdin_and_stops_it_
     child = [sys.executable, "-c", "import os, sys, time; print(os.environ['GPO_SECRET'], flush=True); time.sleep(60)"]
     result: list[int] = []
     with os.fdopen(read_end, "rb") as stdin:
-        session = threading.Thread(target=lambda: result.append(remote.ssh_session("{}", stdin=stdin, command=child)))
+        session = threading.Thread(target=lambda: result.append(remote.ssh_session(stdin=stdin, command=child)))
         session.start()
         os.write(write_end, b'{"GPO_SECRET": "s3cret"}\n')
         os.close(write_end)  # the ssh session ends

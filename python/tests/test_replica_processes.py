@@ -23,7 +23,7 @@ def test_a_replica_is_started_with_the_host_config_and_its_own_place() -> None:
     assert isinstance(config, ReplicaConfig)
     assert config.host == replicas.config  # the host's validated config itself, not a copy of some fields
     assert (config.replica, config.generation, config.parent_pid, config.shared) == (1, 4, 777, {"table": [1, 2]})
-    assert config.task_endpoint == "ipc:///tmp/run/task-1-1"
+    assert (config.task_route, config.take_back_route) == (b"t/1/1/4", b"b/1/1/4")  # this start's own routing ids
 
 
 def test_an_exit_is_collected_once_with_its_pid_code_and_generation() -> None:

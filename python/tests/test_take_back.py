@@ -16,7 +16,7 @@ import pytest
 import zmq
 from fakes import FakeEvents, host_config, task
 
-from gpu_orchestrate_worker import codec, protocol
+from gpu_orchestrate_worker import codec, protocol, wire
 from gpu_orchestrate_worker.batches import BatchSource, preprocessed_batches, received_batches
 from gpu_orchestrate_worker.replica import ReplicaConfig, serve
 from gpu_orchestrate_worker.take_back import TakeBacks, listen
@@ -41,7 +41,7 @@ class Inbox:
 
 
 def take_back(batch: int) -> list[bytes]:
-    return [protocol.take_back_topic(1, 0), codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "take_back", "batch": batch})]
+    return [codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "take_back", "batch": batch})]  # a DEALER hears the message alone
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
@@ -198,34 +198,32 @@ def test_a_socket_error_reaches_the_serve_loop() -> None:
         serve(received_batches(BrokenTasks()), lambda model, batch: batch, None, FakeEvents(), CONFIG)
 
 
-def test_over_zeromq_a_replica_hears_only_its_own_topic_and_its_listener_ends_with_the_context() -> None:
+def test_over_zeromq_a_replica_hears_what_is_sent_to_its_routing_id_and_its_listener_ends_with_the_context() -> None:
     context = zmq.Context()
-    publisher = context.socket(zmq.PUB)
-    publisher.setsockopt(zmq.LINGER, 0)
-    publisher.bind("inproc://take-back")
-    subscription = context.socket(zmq.SUB)
-    subscription.setsockopt(zmq.SUBSCRIBE, protocol.take_back_topic(1, 1))
-    subscription.connect("inproc://take-back")
-    confirmed: list[int] = []
+    controller = context.socket(zmq.ROUTER)
+    controller.setsockopt(zmq.LINGER, 0)
+    controller.bind("inproc://controller")
+    socket = wire.connect(context, "inproc://controller", {}, protocol.take_back_route(1, 1, 0))
     stopped = threading.Event()
     take_backs = TakeBacks()
-    thread = listen(subscription, take_backs, confirmed.append, lambda: (subscription.close(linger=0), stopped.set()))
 
-    def publish(device: int, replica: int, batch: int) -> None:
+    def confirm(batch: int) -> None:
+        socket.send(codec.encode(protocol.taken_back(1, 1, batch)))
+
+    thread = listen(socket, take_backs, confirm, lambda: (socket.close(linger=0), stopped.set()))
+    # The socket announces itself (ZMQ_PROBE_ROUTER): an empty message from its routing id.
+    assert controller.poll(10_000)
+    assert controller.recv_multipart() == [protocol.take_back_route(1, 1, 0), b""]
+    for batch in (7, 7, 8):  # 7 asked twice: confirmed once, so 8's confirmation comes next
         message = codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "take_back", "batch": batch})
-        publisher.send_multipart([protocol.take_back_topic(device, replica), message])
-
-    # A subscription reaches the publisher a moment after connecting (ZeroMQ's "slow joiner"):
-    # publish until the first is heard. Asking again is harmless: a batch is confirmed once.
-    deadline = time.monotonic() + 10
-    while not confirmed and time.monotonic() < deadline:
-        publish(1, 10, 8)  # replica 10's topic, of which replica 1's is not a prefix
-        publish(1, 1, 7)
-        time.sleep(0.01)
-    publish(1, 1, 7)
-    time.sleep(0.05)
-    assert confirmed == [7]
-    publisher.close()
+        controller.send_multipart([protocol.take_back_route(1, 1, 0), message])
+    confirmations = []
+    for _ in range(2):
+        assert controller.poll(10_000)
+        route, confirmation = controller.recv_multipart()
+        confirmations.append((route, codec.decode(confirmation)))
+    assert confirmations == [(protocol.take_back_route(1, 1, 0), protocol.taken_back(1, 1, batch)) for batch in (7, 8)]
+    controller.close()
     context.term()  # returns only once the listener has closed its socket
     thread.join(10)
     assert stopped.is_set() and not thread.is_alive()

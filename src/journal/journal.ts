@@ -22,10 +22,16 @@ const ARRAY_ALIGNMENT = 64;
  */
 export const SYNC_INTERVAL_MS = 5_000;
 
+/**
+ * One line. Its first fields are always id, index and ok, in that order: read-back.ts reads them
+ * from the bytes of a line without parsing it.
+ */
 export interface OutputRecord {
   id: string;
-  input: unknown;
+  /** The item's ordinal: its position in the inputs, from 0 (what --resume checks an id against). */
+  index: number;
   ok: boolean;
+  input: unknown;
   result?: unknown;
   error?: ErrorInfo;
   device: string;

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { hostDeath, type Death } from '../workers/death.js';
 import { pythonEnv } from '../workers/python.js';
-import { hostArguments } from './host-command.js';
+import { hostArguments, hostConfigEnvironment } from './host-command.js';
 import type { HostHandle, HostSpec, Launcher } from './launcher.js';
 
 /** How long a host gets after SIGTERM to stop its replicas before SIGKILL. */
@@ -43,8 +43,9 @@ class ExecaHost implements HostHandle {
 
 export const execaLauncher: Launcher = {
   start(spec: HostSpec): HostHandle {
-    const subprocess = execa(spec.python, hostArguments('local', spec.config), {
-      env: pythonEnv(spec.env),
+    // The launch config in the environment, not the arguments: over TCP it holds the run's keys.
+    const subprocess = execa(spec.python, hostArguments('local'), {
+      env: pythonEnv({ ...spec.env, ...hostConfigEnvironment(spec.config) }),
       stdin: 'ignore',
       all: true,
       buffer: false,

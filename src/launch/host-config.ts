@@ -4,7 +4,9 @@
  * protocol version, and stops with a clear message on a mismatch.
  */
 import type { Device } from '../devices/devices.js';
+import type { CurveClientKeys } from '../transport/curve.js';
 import { PROTOCOL_VERSION } from '../transport/messages.js';
+import type { HostAccess } from '../transport/sockets.js';
 
 /**
  * A host exits with this when it refuses its launch config (another protocol version, a key it
@@ -18,19 +20,27 @@ export interface HostLaunchConfig {
   device_index: number;
   device_label: string;
   torch_device: string;
-  /** How many replicas to start now; a `start` command may add more, up to the task endpoints. */
+  /** How many replicas to start now; a `start` command may add more, up to `slots`. */
   replicas: number;
+  /** The most replicas this device may have (--workers-per-gpu, or its ceiling under auto). */
+  slots: number;
   script: string;
-  events_endpoint: string;
-  control_endpoint: string;
-  /** One per replica slot of the device. */
-  task_endpoints: string[];
-  /** The run's take-back publisher; each replica subscribes to its own topic. */
-  take_back_endpoint: string;
+  /** The controller's socket: ipc:// on one machine, tcp:// with `curve` otherwise. */
+  endpoint: string;
+  /** Over TCP, the run's CURVE keys (secret: never on a command line); empty on ipc://. */
+  curve: CurveClientKeys | Record<string, never>;
+  /** Which start of this device's host this is: its routing id and heartbeats carry it. */
+  incarnation: number;
   /** Per replica, the generation its first start here gets. */
   generations: number[];
   threads_per_replica: number;
+  /**
+   * The controller's pid when the host is its child (it then also dies with it, by pid); 0 when
+   * a launcher starts it some other way (srun, ssh, by hand): it then relies on the heartbeat alone.
+   */
   controller_pid: number;
+  /** A host that hears nothing from the controller for this long stops its replicas and exits. */
+  heartbeat_timeout_ms: number;
   options: Record<string, string>;
 }
 
@@ -40,33 +50,44 @@ export interface HostTemplate {
   script: string;
   options: Record<string, string>;
   threadsPerReplica: number;
+  slotsPerDevice: number;
+  heartbeatTimeoutMs: number;
 }
 
-export interface HostEndpoints {
-  events: string;
-  control: string;
-  tasks: string[];
-  takeBack: string;
+/** Which start of which device's host, and where its replicas start from. */
+export interface HostStart {
+  device: Device;
+  incarnation: number;
+  generations: number[];
 }
 
-export function hostLaunchConfig(template: HostTemplate, device: Device, generations: number[], endpoints: HostEndpoints): HostLaunchConfig {
+export function hostLaunchConfig(template: HostTemplate, start: HostStart, access: HostAccess): HostLaunchConfig {
+  const { device } = start;
   return {
     protocol_version: PROTOCOL_VERSION,
     device_index: device.index,
     device_label: device.label,
     torch_device: device.kind === 'cuda' ? 'cuda:0' : 'cpu',
-    replicas: generations.length,
+    replicas: start.generations.length,
+    slots: template.slotsPerDevice,
     script: template.script,
-    events_endpoint: endpoints.events,
-    control_endpoint: endpoints.control,
-    task_endpoints: endpoints.tasks,
-    take_back_endpoint: endpoints.takeBack,
-    generations,
+    endpoint: access.endpoint,
+    curve: access.curve ?? {},
+    incarnation: start.incarnation,
+    generations: start.generations,
     threads_per_replica: template.threadsPerReplica,
     controller_pid: process.pid,
+    heartbeat_timeout_ms: template.heartbeatTimeoutMs,
     options: template.options,
   };
 }
+
+/**
+ * The variable a host reads its launch config from (JSON), when it is not given a file
+ * (`host --config-file PATH`, mode 0600). Never a command-line argument: `ps` shows those to
+ * every user, and over TCP the config holds the run's keys.
+ */
+export const HOST_CONFIG_VARIABLE = 'GPU_ORCHESTRATE_HOST_CONFIG';
 
 /** The host's environment: its one GPU (it sees cuda:0 only), and its replicas' share of the cores. */
 export function hostEnvironment(device: Device, threadsPerReplica: number): Record<string, string> {

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import type { Device } from '../devices/devices.js';
 import { pythonEnv } from '../workers/python.js';
 import type { SlurmAllocation } from './allocation.js';
-import { hostArguments, remoteConfig } from './host-command.js';
+import { hostArguments, hostConfigEnvironment, remoteConfig } from './host-command.js';
 import { dyingWithController, LaunchedHost } from './launched-host.js';
 import type { HostHandle, HostSpec, Launcher } from './launcher.js';
 import { hostsByNode } from './node-devices.js';
@@ -60,9 +60,9 @@ export class SrunLauncher implements Launcher {
 
   start(spec: HostSpec): HostHandle {
     const { device } = spec;
-    const args = [...srunArguments(device, this.cpus.get(device.index) ?? 1), spec.python, ...hostArguments('srun', remoteConfig(spec.config))];
+    const args = [...srunArguments(device, this.cpus.get(device.index) ?? 1), spec.python, ...hostArguments('srun')];
     const [command, commandArgs] = dyingWithController('srun', args);
-    const subprocess = execa(command, commandArgs, { env: srunEnvironment(device, spec.env), stdin: 'ignore', all: true, buffer: false, reject: false, cleanup: true });
+    const subprocess = execa(command, commandArgs, { env: srunEnvironment(device, { ...spec.env, ...hostConfigEnvironment(remoteConfig(spec.config)) }), stdin: 'ignore', all: true, buffer: false, reject: false, cleanup: true });
     return new LaunchedHost(subprocess, { launcher: 'srun', node: device.node ?? '?', ownLine: /^\s*(srun|slurmstepd\S*): /, stop: 'kill' }, spec.onOutput);
   }
 }

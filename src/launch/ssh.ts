@@ -9,7 +9,8 @@
 import { execa } from 'execa';
 import { shellQuote } from '../util/command-line.js';
 import { pythonEnv } from '../workers/python.js';
-import { hostArguments, remoteConfig } from './host-command.js';
+import { hostArguments, hostConfigEnvironment, remoteConfig } from './host-command.js';
+import type { HostLaunchConfig } from './host-config.js';
 import type { SshHost } from './hosts-file.js';
 import { dyingWithController, LaunchedHost } from './launched-host.js';
 import type { HostHandle, HostSpec, Launcher } from './launcher.js';
@@ -28,16 +29,16 @@ const ON_COMMAND_LINE = ['PYTHONPATH', 'PYTHONUNBUFFERED'];
  * paths of the run mean the same on a shared filesystem), our package on PYTHONPATH, then the
  * session that reads the environment from stdin and runs the host.
  */
-export function sshRemoteCommand(spec: Pick<HostSpec, 'python' | 'config'>, cwd: string): string {
+export function sshRemoteCommand(spec: Pick<HostSpec, 'python'>, cwd: string): string {
   const env = pythonEnv();
   const assignments = ON_COMMAND_LINE.map((name) => `${name}=${shellQuote(env[name] ?? '')}`);
-  const command = [spec.python, ...hostArguments('ssh', remoteConfig(spec.config))].map(shellQuote);
+  const command = [spec.python, ...hostArguments('ssh')].map(shellQuote);
   return `cd ${shellQuote(cwd)} && exec env ${assignments.join(' ')} ${command.join(' ')}`;
 }
 
-/** What goes over stdin: the host's own variables, one JSON line (remote.py reads it first). */
-export function sshStdinLine(env: Record<string, string>): string {
-  return `${JSON.stringify(env)}\n`;
+/** What goes over stdin: the host's own variables and its launch config (which holds the run's keys), one JSON line (remote.py reads it first). */
+export function sshStdinLine(env: Record<string, string>, config: HostLaunchConfig): string {
+  return `${JSON.stringify({ ...env, ...hostConfigEnvironment(remoteConfig(config)) })}\n`;
 }
 
 export class SshLauncher implements Launcher {
@@ -53,7 +54,7 @@ export class SshLauncher implements Launcher {
     const [command, args] = dyingWithController('ssh', [...SSH_OPTIONS, machine.destination, sshRemoteCommand(spec, this.cwd)]);
     const subprocess = execa(command, args, { stdin: 'pipe', all: true, buffer: false, reject: false, cleanup: true });
     subprocess.stdin?.on('error', () => undefined); // ssh gone before it read: its exit says why
-    subprocess.stdin?.write(sshStdinLine(spec.env));
+    subprocess.stdin?.write(sshStdinLine(spec.env, spec.config));
     return new LaunchedHost(subprocess, { launcher: 'ssh', node: machine.node, ownLine: /^(ssh|Permission denied|Host key|Warning: )/, stop: 'close-input' }, spec.onOutput);
   }
 }

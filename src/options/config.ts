@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseDeviceRequest, type DeviceRequest } from '../devices/devices.js';
 import { UsageError } from '../errors.js';
+import { parseListen, type ListenAddress } from '../transport/listen.js';
 import { describeFsError } from '../util/fs-errors.js';
 import { buildLaunchOptions, type LaunchOptions, type RawLaunchOptions } from './launch-options.js';
 import { checkOutputPath } from './output-path.js';
@@ -48,6 +49,8 @@ export interface RunConfig {
   dryRun: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** --listen: device hosts connect over TCP with CURVE; undefined: ipc:// on this machine. */
+  listen: ListenAddress | undefined;
   /** Stop the run (as Ctrl-C does) once this many items are written as failed; absent: never. */
   maxFailures?: number | undefined;
   /** Where the JUnit XML report goes (an absolute path); absent: no report. */
@@ -80,6 +83,8 @@ export interface RawOptions extends RawLaunchOptions {
   dryRun?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  listen?: string;
+  advertise?: string;
   maxFailures?: string;
   failFast?: boolean;
   reportJunit?: string;
@@ -180,6 +185,9 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
   if (raw.memoryHeadroom !== undefined && raw.workersPerGpu?.trim() !== 'auto') {
     throw new UsageError(`--memory-headroom applies to --workers-per-gpu auto only (it decides when to stop adding replicas); add --workers-per-gpu auto or drop it`);
   }
+  if (raw.advertise !== undefined && raw.listen === undefined) {
+    throw new UsageError(`--advertise names the address device hosts connect to over TCP; it needs --listen (for example --listen 0.0.0.0 --advertise ${raw.advertise})`);
+  }
   const memoryHeadroomBytes = parseSize('--memory-headroom', raw.memoryHeadroom ?? DEFAULTS.memoryHeadroom);
   const parsed = numbers.safeParse({
     workersPerGpu: raw.workersPerGpu?.trim() ?? String(DEFAULTS.workersPerGpu),
@@ -221,6 +229,7 @@ export function buildRunConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process
     dryRun: raw.dryRun ?? false,
     quiet: raw.quiet ?? false,
     verbose: raw.verbose ?? false,
+    listen: raw.listen === undefined ? undefined : parseListen(raw.listen, raw.advertise),
     maxFailures: raw.failFast ? 1 : parsed.data.maxFailures,
     ...ci,
     launch: buildLaunchOptions(raw, devices, env, cwd),

@@ -89,15 +89,16 @@ export interface Estimate {
   secondsLeft: number | undefined;
 }
 
-/** What the estimate reads: how many items the run has and has settled, and each device's batches. */
+/** What the estimate reads: how many items the run has (undefined: not known yet) and has settled, and each device's batches. */
 export interface EstimateInput {
-  total: number;
+  total: number | undefined;
   settled: number;
   devices: readonly { batches: BatchTimeline }[];
 }
 
 export function estimate(input: EstimateInput, now: number): Estimate {
-  const remaining = Math.max(0, input.total - input.settled);
+  // Unknown total: the rate still shows, the time left cannot.
+  const remaining = input.total === undefined ? Infinity : Math.max(0, input.total - input.settled);
   const known = input.devices.map((device) => device.batches.secondsPerItem).filter((value): value is number => value !== undefined && value > 0);
   if (known.length === 0) return { itemsPerSecond: undefined, secondsLeft: remaining === 0 ? 0 : undefined };
   // A device whose first batch is still running is taken to be as fast as the others on average.
@@ -113,5 +114,5 @@ export function estimate(input: EstimateInput, now: number): Estimate {
   }
   if (remaining === 0) return { itemsPerSecond: itemsPerSecond > 0 ? itemsPerSecond : undefined, secondsLeft: 0 };
   if (itemsPerSecond === 0) return { itemsPerSecond: undefined, secondsLeft: undefined };
-  return { itemsPerSecond, secondsLeft: Math.max(0, remaining - underway) / itemsPerSecond };
+  return { itemsPerSecond, secondsLeft: Number.isFinite(remaining) ? Math.max(0, remaining - underway) / itemsPerSecond : undefined };
 }

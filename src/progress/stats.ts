@@ -11,7 +11,7 @@ export interface DeviceMemory {
   source: string;
 }
 
-/** 'interrupted': Ctrl-C or SIGTERM ended its work; 'stopped': an error that stopped the run did. */
+/** 'interrupted': Ctrl-C or SIGTERM ended its work; 'stopped': an error or --max-failures that stopped the run did. */
 export type DeviceState = 'starting' | 'loading model' | 'running' | 'restarting' | 'done' | 'interrupted' | 'stopped' | 'failed' | 'out';
 
 export class DeviceStats {
@@ -71,7 +71,8 @@ export class RunStats {
   readonly failuresByReason = new Map<string, number>();
 
   constructor(
-    readonly total: number,
+    /** Items of the run: undefined while unknown (a folder being walked, standard input being read). */
+    public total: number | undefined,
     readonly devices: DeviceStats[],
   ) {}
 
@@ -137,12 +138,13 @@ export function memoryText(memory: DeviceMemory): string {
 
 /** The overall row: items settled (ok or failed) of the run's, so a run with failures ends at 100%. */
 export function overallLine(stats: RunStats, now: number): string {
-  const settled = stats.settled;
-  const percent = stats.total > 0 ? (100 * settled) / stats.total : 100;
+  const { settled, total } = stats;
+  // A total not yet known (the inputs are still being read) shows as "?", with no percentage and no ETA.
+  const progress = total === undefined ? `${settled}/? items` : `${settled}/${total} items (${(total > 0 ? (100 * settled) / total : 100).toFixed(1)}%)`;
   const failed = stats.failed > 0 ? ` · ${stats.failed} failed` : '';
   const { itemsPerSecond, secondsLeft } = estimate(stats, now);
   const elapsed = (now - stats.startedAt) / 1000;
   // Once every item is settled nothing runs: the speed shown is then the run's, as in the summary.
-  const speed = settled >= stats.total && elapsed > 0 ? settled / elapsed : itemsPerSecond;
-  return `${settled}/${stats.total} items (${percent.toFixed(1)}%)${failed} · ${formatSpeed(speed)} · elapsed ${formatDuration(elapsed)} · ETA ${formatDuration(secondsLeft)}`;
+  const speed = total !== undefined && settled >= total && elapsed > 0 ? settled / elapsed : itemsPerSecond;
+  return `${progress}${failed} · ${formatSpeed(speed)} · elapsed ${formatDuration(elapsed)} · ETA ${formatDuration(secondsLeft)}`;
 }

@@ -94,7 +94,7 @@ class ListrView implements ProgressView {
           }, REDRAW_MS);
           await stopped;
           clearInterval(timer);
-          if (this.stats.settled >= this.stats.total) task.title = overallLine(this.stats, Date.now());
+          if (this.stats.total !== undefined && this.stats.settled >= this.stats.total) task.title = overallLine(this.stats, Date.now());
           else task.skip(overallLine(this.stats, Date.now()));
         },
       },

@@ -2,7 +2,7 @@
  * --workers-per-gpu auto during a run: one DeviceAutoscaler per measured device, fed what the
  * session sees (readiness, completed batches, memory telemetry). Pure: tick() says which devices
  * get one more replica and how each device's count was decided; the session starts the replica
- * (into a task socket bound at the start of the run) and shows the decision.
+ * (into the device's next slot) and shows the decision.
  */
 import { AUTOSCALE_DEFAULTS, DeviceAutoscaler, type MemoryReading } from './replica-autoscaler.js';
 import type { ReplicaPlan } from './replica-plan.js';

@@ -1,9 +1,8 @@
 /**
  * How many replicas each device gets: a fixed --workers-per-gpu N, or `auto`.
  *
- * The controller binds one task socket per replica when the run starts (src/transport/), so a
- * device can only grow into sockets bound up front: `slotsPerDevice` is that number, the most
- * replicas a device may ever have. A fixed N starts all N. `auto` starts one per device and
+ * `slotsPerDevice` is the most replicas a device may ever have (its hosts' launch config says so,
+ * and the CPU threads per replica are shared out for that many). A fixed N starts all N. `auto` starts one per device and
  * lets src/scheduler/replica-autoscaler.ts add the others one at a time.
  *
  * The rule for auto, per kind of device:

@@ -46,12 +46,16 @@ export interface ItemHistory {
   isolate: boolean;
 }
 
-/** Histories are made on an item's first return: most items never come back. */
+/** Histories are made on an item's first return (most items never come back) and forgotten once it is settled. */
 export class ItemHistories {
   private readonly entries = new Map<number, ItemHistory>();
 
   get(index: number): ItemHistory | undefined {
     return this.entries.get(index);
+  }
+
+  forget(index: number): void {
+    this.entries.delete(index);
   }
 
   of(index: number): ItemHistory {

@@ -30,16 +30,44 @@ export class Scheduler {
   private readonly batchSizes: DeviceBatchSizes;
   private nextBatch = 0;
   private finishedCount = 0;
+  /** Items the run has to settle so far: every fresh item offered. */
+  private offeredCount: number;
   /** Replicas in the order work is offered to them: round-robin, so the first batches spread out. */
   private readonly order: ReplicaBook[] = [];
 
+  /**
+   * `total`: a run whose items are all known (0..total-1, or `items`). Undefined: the items are
+   * offered as the inputs are read (offer, expect, endOfInput), and the run is done once the
+   * input ended and every item offered is settled.
+   */
   constructor(
-    readonly total: number,
+    total: number | undefined,
     private readonly options: SchedulerOptions,
-    items: Iterable<number> = Array.from({ length: total }, (_, index) => index),
+    items?: Iterable<number>,
   ) {
-    this.queue = new WorkQueue(items);
+    this.queue = new WorkQueue(total === undefined ? undefined : (items ?? Array.from({ length: total }, (_, index) => index)));
+    this.offeredCount = total ?? 0;
     this.batchSizes = new DeviceBatchSizes(options.batchSize);
+  }
+
+  /** Fresh items read from the inputs, in input order. */
+  offer(items: readonly number[]): void {
+    this.queue.add(items);
+    this.offeredCount += items.length;
+  }
+
+  /** A count of the inputs says this many more will be offered: batch sizes and the end game plan with it. */
+  expect(count: number): void {
+    this.queue.expect(count);
+  }
+
+  endOfInput(): void {
+    this.queue.end();
+  }
+
+  /** Fresh items queued, not yet handed out: what the inputs were read ahead by. */
+  get freshQueued(): number {
+    return this.queue.freshCount;
   }
 
   addReplica(device: number, replica: number): void {
@@ -68,7 +96,12 @@ export class Scheduler {
   }
 
   get isDone(): boolean {
-    return this.finishedCount >= this.total;
+    return this.queue.inputEnded && this.finishedCount >= this.offeredCount;
+  }
+
+  /** Items of the run: known once the input ended (or counted: see expect), else undefined. */
+  get total(): number | undefined {
+    return this.queue.inputEnded ? this.offeredCount : undefined;
   }
 
   /** Batch ids below this were handed out at some time; a result for a higher one is forged. */
@@ -120,17 +153,17 @@ export class Scheduler {
       entry.dispatches += 1;
       return { items: [retried], exclusive: entry.isolate };
     }
-    const available = this.queue.freshCount;
-    if (available === 0) return undefined;
+    if (this.queue.freshCount === 0) return undefined;
     // Guided self-scheduling: at most an equal share of what is left per live replica (those
-    // still starting too), so the last batches shrink and spread over every replica.
-    const size = Math.min(this.batchSizes.current(book.device), Math.ceil(available / Math.max(ready, this.order.length)));
+    // still starting too), so the last batches shrink and spread over every replica. What is
+    // left counts items not yet read; a batch is then what is queued, up to that size.
+    const size = Math.min(this.batchSizes.current(book.device), Math.ceil(this.queue.freshLeft / Math.max(ready, this.order.length)));
     return { items: this.queue.takeFresh(size), exclusive: false };
   }
 
   /** Are there so few fresh items left that prefetching would leave some replica without work? */
   private inEndGame(device: number, readyReplicas: number): boolean {
-    return this.queue.freshCount < readyReplicas * this.options.prefetch * this.batchSizes.current(device);
+    return this.queue.freshLeft < readyReplicas * this.options.prefetch * this.batchSizes.current(device);
   }
 
   /**
@@ -149,7 +182,9 @@ export class Scheduler {
     const verdicts = entry.items.map((index, at): ItemVerdict => {
       if (!done.outOfMemory[at]) {
         this.finishedCount += 1;
-        return { kind: 'write', attempts: this.history.get(index)?.dispatches ?? 1 };
+        const attempts = this.history.get(index)?.dispatches ?? 1;
+        this.history.forget(index);
+        return { kind: 'write', attempts };
       }
       const verdict = afterOutOfMemory(index, this.history.of(index), done.device, this.options.retries);
       if (verdict === 'retry') {
@@ -157,6 +192,7 @@ export class Scheduler {
         return { kind: 'retry' };
       }
       this.finishedCount += 1;
+      this.history.forget(index);
       return { kind: 'exhausted', exhausted: verdict };
     });
     const sizes = this.batchSizes.of(done.device);
@@ -191,6 +227,7 @@ export class Scheduler {
           requeued += 1;
         } else {
           this.finishedCount += 1;
+          this.history.forget(index);
           exhausted.push(verdict);
         }
       }
@@ -219,7 +256,7 @@ export class Scheduler {
    * retries meant for other devices are left), so it is asked for even while the queue is not empty.
    */
   takeBacks(): TakeBack[] {
-    return chooseTakeBacks(this.order, this.batches);
+    return this.queue.inputEnded ? chooseTakeBacks(this.order, this.batches) : [];
   }
 
   /** The replica confirmed it gave the batch back unstarted: its items go first in line again. */

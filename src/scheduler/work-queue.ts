@@ -1,19 +1,55 @@
 /**
  * The work that waits to be handed out: fresh items in input order, and items that came back
  * (run alone, before fresh work). Kept apart from the scheduler's books of who holds what.
+ *
+ * Fresh items arrive as the inputs are read (add), until the inputs end (end): the queue holds
+ * what was read ahead, not the whole run. How many are still to come is known when a count of
+ * the inputs says (expect), and taken as unbounded otherwise.
  */
 export class WorkQueue {
   private readonly fresh: number[] = [];
   /** fresh[head..] is the queue: shifting an array is O(n), moving a cursor is not. */
   private head = 0;
   private readonly retries: number[] = [];
+  private ended: boolean;
+  /** Fresh items still to be added, when a count says; undefined: unknown. */
+  private toCome: number | undefined;
 
-  constructor(items: Iterable<number>) {
-    for (const index of items) this.fresh.push(index);
+  /** `items`: the whole input, ended; without them the input comes by add() until end(). */
+  constructor(items?: Iterable<number>) {
+    this.ended = items !== undefined;
+    this.toCome = this.ended ? 0 : undefined;
+    for (const index of items ?? []) this.fresh.push(index);
   }
 
+  add(items: readonly number[]): void {
+    for (const index of items) this.fresh.push(index);
+    if (this.toCome !== undefined) this.toCome = Math.max(0, this.toCome - items.length);
+  }
+
+  /** A count of the inputs says this many fresh items are still to be added. */
+  expect(count: number): void {
+    if (!this.ended) this.toCome = count;
+  }
+
+  end(): void {
+    this.ended = true;
+    this.toCome = 0;
+  }
+
+  /** Will no more fresh items be added? */
+  get inputEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Fresh items queued now. */
   get freshCount(): number {
     return this.fresh.length - this.head;
+  }
+
+  /** Fresh items left in the run: queued, and still to be added (Infinity while unknown). */
+  get freshLeft(): number {
+    return this.freshCount + (this.toCome ?? Infinity);
   }
 
   get size(): number {

@@ -9,5 +9,6 @@ export function drain(session: Session, cause: NonNullable<RunFlags['drainCause'
   const { flags } = session;
   flags.draining = true;
   flags.drainCause = cause;
+  session.feed.stop(); // read no more inputs: nothing new will be handed out
   flags.graceDeadline = session.clock.now() + session.config.graceSeconds * 1000;
 }

@@ -4,8 +4,10 @@
  */
 import type { Received } from '../transport/sockets.js';
 import type { HostExit } from '../workers/fleet.js';
+import type { InputsEvent } from './feed.js';
 
 export type LoopEvent =
+  | InputsEvent
   | { type: 'message'; received: Received }
   | { type: 'host-exit'; exit: HostExit }
   | { type: 'signal'; name: NodeJS.Signals }

@@ -131,6 +131,7 @@ export function removeDevice(session: Session, entry: DeviceEntry, reason: strin
   const missing = session.config.launch && session.config.launch.launcher !== 'local' ? neverCheckedIn(session) : [];
   const never = missing.length > 0 ? `\nNever checked in:${missing.map((line) => `\n  ${line}`).join('')}` : '';
   const detail = (error ? `\n${error.traceback.trimEnd()}` : session.tails.of(device)) + never;
-  const message = `no device is left: the last, ${entry.device.label}, ${reason}. ${written} of ${session.stats.total} items are in ${session.config.output}; --resume continues once the cause is fixed.${detail}`;
+  const of = session.stats.total === undefined ? '' : ` of ${session.stats.total}`;
+  const message = `no device is left: the last, ${entry.device.label}, ${reason}. ${written}${of} items are in ${session.config.output}; --resume continues once the cause is fixed.${detail}`;
   session.flags.fatal = written === 0 && error ? new SetupError(message) : new RunAbortedError(message);
 }

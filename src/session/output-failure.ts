@@ -10,14 +10,17 @@ import { describeFsError } from '../util/fs-errors.js';
 import type { Session } from './state.js';
 
 export function outputFailedError(session: Session, failure: OutputFailure): OutputError {
-  const { config, io, journal, items, stats } = session;
+  const { config, io, journal, stats } = session;
   // Items the output held before this run (a resumed one), and the whole lines this run added.
-  const before = items.length - stats.total;
+  const before = session.inputs.held ?? 0;
   const safe = before + journal.linesWritten;
+  const total = stats.total === undefined ? undefined : before + stats.total;
+  const of = total === undefined ? '' : ` of ${total}`;
+  const others = total === undefined ? 'the others' : `the other ${total - safe}`;
   const resume = commandLineWith(io.argv, { add: ['--resume'], remove: ['--overwrite'] });
   const thisRun = before > 0 ? ` (${journal.linesWritten} of them from this run)` : '';
   const trace = config.verbose && failure.error.stack ? `\n${failure.error.stack}` : '';
   return new OutputError(
-    `cannot write ${failure.file}: ${describeFsError(failure.error)}. The run stopped: ${safe} of ${items.length} items are safely in ${config.output}${thisRun}; the other ${items.length - safe} run when you continue. Once the cause is mended (room on the disk, the file size limit, the file system), continue with:\n  ${resume}${trace}`,
+    `cannot write ${failure.file}: ${describeFsError(failure.error)}. The run stopped: ${safe}${of} items are safely in ${config.output}${thisRun}; ${others} run when you continue. Once the cause is mended (room on the disk, the file size limit, the file system), continue with:\n  ${resume}${trace}`,
   );
 }

@@ -5,7 +5,7 @@
  */
 import { execaLauncher } from '../launch/execa-launcher.js';
 import type { Launcher } from '../launch/launcher.js';
-import { Transport, type SessionTransport, type Slot } from '../transport/sockets.js';
+import { Transport, type SessionTransport, type TransportOptions } from '../transport/sockets.js';
 
 export interface Clock {
   now(): number;
@@ -16,7 +16,7 @@ export interface Clock {
 }
 
 export interface SessionPorts {
-  openTransport(slots: Slot[]): Promise<SessionTransport>;
+  openTransport(options: TransportOptions): Promise<SessionTransport>;
   launcher: Launcher;
   clock: Clock;
   /** Calls `handler` on SIGINT, SIGTERM and SIGUSR2 until the returned function is called. */
@@ -39,7 +39,7 @@ export const systemClock: Clock = {
 };
 
 export const systemPorts: SessionPorts = {
-  openTransport: (slots) => Transport.open(slots),
+  openTransport: (options) => Transport.open(options),
   launcher: execaLauncher,
   clock: systemClock,
   onSignal: (handler) => {

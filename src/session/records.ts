@@ -7,12 +7,14 @@ import type { ErrorInfo, Outcome } from '../transport/messages.js';
 import { checkFailureLimit } from './failure-limit.js';
 import type { DeviceEntry, Session } from './state.js';
 
-/** The line of an item that ran on `entry`'s device. */
+/** The line of an item that ran on `entry`'s device. id, index and ok come first: read-back.ts reads them from a line's bytes. */
 export function outputRecord(session: Session, index: number, entry: DeviceEntry, replica: number, attempts: number, outcome: Outcome): OutputRecord {
-  const item = session.items[index];
+  const item = session.feed.item(index);
   const where = { device: entry.device.label, replica, attempts, duration: outcome.seconds };
   const id = item?.id ?? String(index);
-  return outcome.ok ? { id, input: item?.input, ok: true, result: outcome.result, ...where } : { id, input: item?.input, ok: false, error: outcome.error, ...where };
+  return outcome.ok
+    ? { id, index, ok: true, input: item?.input, result: outcome.result, ...where }
+    : { id, index, ok: false, input: item?.input, error: outcome.error, ...where };
 }
 
 /** The failed line of an item the scheduler gave up on; `lastError` is what it suffered last. */
@@ -27,11 +29,12 @@ export function exhaustedRecord(session: Session, exhausted: Exhausted, entry: D
   return outputRecord(session, exhausted.index, entry, replica, exhausted.attempts, { ok: false, error, seconds: 0 });
 }
 
-/** Writes lines that all ran on `entry`'s device, and counts them. */
+/** Writes lines that all ran on `entry`'s device, and counts them. The run is then done with their items. */
 export function writeLines(session: Session, records: OutputRecord[], entry: DeviceEntry): void {
   if (records.length === 0) return;
   session.journal.append(records);
   for (const record of records) {
+    session.feed.settled(record.index);
     session.record.written(record);
     if (record.ok) entry.stats.done += 1;
     else {

@@ -17,12 +17,14 @@ export function report(session: Session): number {
   if (!config.quiet) io.stderr(`\n${summaryTable(stats, stats.endedAt)}\n`);
   if (flags.drainCause === 'max-failures') {
     const resume = commandLineWith(io.argv, { add: ['--resume'], remove: ['--overwrite'] });
-    io.stderr(`stopped early: ${stats.failed} item(s) failed, reaching --max-failures ${config.maxFailures}; ${stats.done + stats.failed} of ${stats.total} items are in ${config.output} (the failed ones with "ok": false and the error). Once the cause is fixed, run the rest:\n  ${resume}\n(add --retry-failed to run the failed items again too)\n`);
+    const of = stats.total === undefined ? '' : ` of ${stats.total}`;
+    io.stderr(`stopped early: ${stats.failed} item(s) failed, reaching --max-failures ${config.maxFailures}; ${stats.done + stats.failed}${of} items are in ${config.output} (the failed ones with "ok": false and the error). Once the cause is fixed, run the rest:\n  ${resume}\n(add --retry-failed to run the failed items again too)\n`);
     return ExitCode.itemsFailed;
   }
   if (flags.draining) {
     const resume = commandLineWith(io.argv, { add: ['--resume'], remove: ['--overwrite'] });
-    io.stderr(`interrupted: ${stats.done + stats.failed} of ${stats.total} items are in ${config.output}. To continue:\n  ${resume}\n`);
+    const of = stats.total === undefined ? '' : ` of ${stats.total}`;
+    io.stderr(`interrupted: ${stats.done + stats.failed}${of} items are in ${config.output}. To continue:\n  ${resume}\n`);
     return ExitCode.interrupted;
   }
   if (stats.failed > 0) {

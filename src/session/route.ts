@@ -12,7 +12,7 @@ import type { Session } from './state.js';
 
 export function routeMessage(session: Session, received: Received): void {
   if (!received.ok) {
-    session.warnings.warn('malformed', `ignored a malformed message on the events socket (${received.reason})`);
+    session.warnings.warn('malformed', `ignored a malformed message on the controller's socket (${received.reason})`);
     return;
   }
   const { event } = received;
@@ -27,7 +27,7 @@ export function routeMessage(session: Session, received: Received): void {
   const now = session.clock.now();
   switch (event.kind) {
     case 'heartbeat':
-      fleet.heartbeat(event.device, event.pid, now);
+      fleet.heartbeat(event.device, event.incarnation, event.pid, now);
       return;
     case 'telemetry':
       stats.recordMemory({ used: event.memory_used, total: event.memory_total, utilization: event.utilization, source: event.source });

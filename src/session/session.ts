@@ -7,6 +7,7 @@
 import { batchMessage } from '../transport/messages.js';
 import { drain } from './drain.js';
 import type { LoopEvent } from './events.js';
+import { inputsEnded, inputsFailed, inputsRead } from './inputs.js';
 import { hostLost, restartHost, restartReplica } from './losses.js';
 import { outputFailedError } from './output-failure.js';
 import { systemPorts, type SessionPorts } from './ports.js';
@@ -50,6 +51,7 @@ export async function runSession(setup: SessionSetup, ports: SessionPorts = syst
 
 function start(session: Session): void {
   session.view.start();
+  session.feed.start((event) => session.queue.push(event));
   void session.transport.receiveLoop((received) => session.queue.push({ type: 'message', received }));
   for (const { device, stats } of session.devices) {
     session.fleet.startHost(device, session.clock.now());
@@ -80,6 +82,12 @@ function handle(session: Session, event: LoopEvent): void {
       return onTick(session);
     case 'signal':
       return onSignal(session, event.name);
+    case 'inputs':
+      return inputsRead(session, event.items);
+    case 'inputs-ended':
+      return inputsEnded(session);
+    case 'inputs-failed':
+      return inputsFailed(session, event.error);
     case 'output-failed':
       // Stop as for any fatal error: no new work, every process stopped, the output closed.
       if (session.journal.failure) session.flags.fatal ??= outputFailedError(session, session.journal.failure);
@@ -101,13 +109,14 @@ function handle(session: Session, event: LoopEvent): void {
 function dispatch(session: Session): void {
   const { scheduler, transport } = session;
   for (const assignment of scheduler.assign(session.clock.now())) {
-    const inputs = assignment.items.map((index) => session.items[index]?.input);
+    const inputs = assignment.items.map((ordinal) => session.feed.item(ordinal)?.input);
     session.devices[assignment.device]?.stats.batches.sent(assignment.replica, assignment.batch, assignment.items.length, session.clock.now()); // for the ETA
     // Not awaited: a send to a replica that just died must not stall the loop; its exit report
     // puts the batch back.
-    transport.send(assignment.device, assignment.replica, batchMessage(assignment.batch, inputs)).catch(() => undefined);
+    transport.send(session.fleet.replicaPeer(assignment.device, assignment.replica), batchMessage(assignment.batch, inputs)).catch(() => undefined);
   }
-  for (const { device, replica, batch } of scheduler.takeBacks()) transport.takeBack(device, replica, batch);
+  for (const { device, replica, batch } of scheduler.takeBacks()) transport.takeBack(session.fleet.replicaPeer(device, replica), batch);
+  session.feed.level(scheduler.freshQueued); // read on while what is queued runs low
 }
 
 /** Ctrl-C (or SIGTERM, or Slurm's SIGUSR2) once: no new work, in-flight batches get the grace; twice: stop at once. */
@@ -128,13 +137,17 @@ async function stop(session: Session): Promise<void> {
   // so waiting STOP_TIMEOUT_MS for a clean stop would only extend the grace.
   const cut = flags.draining && session.scheduler.inFlightItems > 0;
   const mode = flags.abortNow ? 'kill' : flags.fatal || cut ? 'terminate' : 'clean';
+  session.feed.stop();
   try {
     await session.fleet.stopAll(mode, STOP_TIMEOUT_MS, session.clock.now());
   } finally {
     for (const { stats } of session.devices) {
       stats.finishedAt ??= session.clock.now();
-      // A run stopped by a fatal error or interrupted did not finish its devices' work: say so, not "done".
-      if (stats.state !== 'failed' && stats.state !== 'out') stats.state = flags.fatal ? 'stopped' : flags.draining ? 'interrupted' : 'done';
+      // A run stopped by a fatal error, --max-failures or a signal did not finish its devices'
+      // work: say so, not "done" (a signal is the user's doing: "interrupted").
+      if (stats.state !== 'failed' && stats.state !== 'out') {
+        stats.state = flags.fatal || flags.drainCause === 'max-failures' ? 'stopped' : flags.draining ? 'interrupted' : 'done';
+      }
     }
     await session.view.stop();
     session.transport.close();

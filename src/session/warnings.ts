@@ -1,6 +1,6 @@
 /**
  * Warnings above the live rows, at most ten of a kind: a replica that dies in a loop, or a
- * stranger that floods the events socket, must not bury everything else.
+ * stranger that floods the controller's socket, must not bury everything else.
  */
 import type { ProgressView } from '../progress/views.js';
 

@@ -1,7 +1,7 @@
 /**
- * What the session checks on every tick, because no message will tell it: replicas to add
- * (--workers-per-gpu auto), hosts gone silent, hosts started elsewhere that never checked in,
- * batches past their timeout.
+ * What the session does on every tick, because no message will tell it to: the controller's
+ * heartbeat to its hosts; replicas to add (--workers-per-gpu auto), hosts gone silent, hosts
+ * started elsewhere that never checked in, batches past their timeout.
  */
 import { HEARTBEAT_TIMEOUT_MS } from '../workers/fleet.js';
 import { checkInAtTimeout } from './check-in.js';
@@ -11,6 +11,7 @@ import type { Session } from './state.js';
 export function onTick(session: Session): void {
   const { fleet, scheduler, flags, config } = session;
   const now = session.clock.now();
+  fleet.heartbeatHosts(now); // while draining too: hosts that stop hearing the controller stop
   if (flags.draining) return;
   checkInAtTimeout(session);
   for (const step of session.growth.tick(now, scheduler.pendingCount > 0)) {

@@ -5,8 +5,12 @@
  */
 import { z } from 'zod';
 
-/** 2: take_back moved off the task socket to the run's take-back publisher. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: take_back moved off the task socket to the run's take-back publisher.
+ * 3: one controller socket (a ROUTER) for everything, addressed by routing ids (below); the
+ *    controller sends each host a heartbeat; a host's heartbeat names its incarnation.
+ */
+export const PROTOCOL_VERSION = 3;
 
 const errorInfo = z.object({ type: z.string(), message: z.string(), traceback: z.string() });
 export type ErrorInfo = z.infer<typeof errorInfo>;
@@ -38,7 +42,9 @@ export const eventSchema = z.discriminatedUnion('kind', [
   z.object({ ...replicaRef, kind: z.literal('replica_exit'), pid: z.number().int(), exitcode: z.number().int().nullable(), generation }),
   // The replica gave back a batch it had not started, as the controller asked: it never runs it.
   z.object({ ...replicaRef, kind: z.literal('taken_back'), batch: z.number().int().nonnegative() }),
-  z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('heartbeat'), device, pid: z.number().int() }),
+  // A host's heartbeat names which start of the device's host it is (a remote host's pid means
+  // nothing to the controller), so a replaced host's late heartbeats do not count.
+  z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('heartbeat'), device, pid: z.number().int(), incarnation: z.number().int().nonnegative() }),
   // From a device host every few seconds: its device's memory in bytes (see protocol.py for
   // what each source measures) and utilization in percent when the source knows it.
   z.object({
@@ -63,7 +69,7 @@ export const MAX_EVENT_BYTES = 1 << 30;
 /** Controller -> replica, on its task socket. Batch ids on one task socket only grow (the replica relies on it). */
 export type TaskMessage = { v: typeof PROTOCOL_VERSION; kind: 'batch'; batch: number; inputs: unknown[] } | { v: typeof PROTOCOL_VERSION; kind: 'stop' };
 
-/** Controller -> replica, on the run's take-back publisher, under takeBackTopic(device, replica). */
+/** Controller -> replica, on its take-back socket. */
 export type TakeBackMessage = { v: typeof PROTOCOL_VERSION; kind: 'take_back'; batch: number };
 
 export function batchMessage(batch: number, inputs: unknown[]): TaskMessage {
@@ -75,23 +81,55 @@ export function takeBackMessage(batch: number): TakeBackMessage {
   return { v: PROTOCOL_VERSION, kind: 'take_back', batch };
 }
 
-/** A replica's topic on the take-back publisher; the trailing slash keeps 1/1/ from matching 1/10/. */
-export function takeBackTopic(device: number, replica: number): string {
-  return `${device}/${replica}/`;
-}
-
 export const stopMessage: TaskMessage = { v: PROTOCOL_VERSION, kind: 'stop' };
 
-/** Controller -> device host. */
+/** Controller -> device host. `heartbeat` every second: a host that hears nothing for its timeout stops. */
 export type HostCommand =
   | { v: typeof PROTOCOL_VERSION; kind: 'start'; replica: number; generation: number }
-  | { v: typeof PROTOCOL_VERSION; kind: 'shutdown' };
+  | { v: typeof PROTOCOL_VERSION; kind: 'shutdown' }
+  | { v: typeof PROTOCOL_VERSION; kind: 'heartbeat' };
 
 export function startCommand(replica: number, generationNumber: number): HostCommand {
   return { v: PROTOCOL_VERSION, kind: 'start', replica, generation: generationNumber };
 }
 
 export const shutdownCommand: HostCommand = { v: PROTOCOL_VERSION, kind: 'shutdown' };
+export const heartbeatCommand: HostCommand = { v: PROTOCOL_VERSION, kind: 'heartbeat' };
+
+/** One start of one replica: what the controller sends it is addressed to this generation only. */
+export interface ReplicaPeer {
+  device: number;
+  replica: number;
+  generation: number;
+}
+
+/** One start (incarnation) of a device's host. */
+export interface HostPeer {
+  device: number;
+  incarnation: number;
+}
+
+/*
+ * Routing ids: each socket a host or replica connects to the controller's ROUTER to be sent to
+ * names itself with one (ZMQ_ROUTING_ID). A restart gets a new incarnation or generation, so a
+ * new process never takes over the address of the one it replaces, and what was meant for the
+ * old one cannot reach the new one. Python builds the same strings (protocol.py).
+ */
+
+/** A replica's task socket: batches and `stop`. */
+export function taskRoute(peer: ReplicaPeer): string {
+  return `t/${peer.device}/${peer.replica}/${peer.generation}`;
+}
+
+/** A replica's take-back socket, read by its own thread (a take-back must not wait behind the batch it asks back). */
+export function takeBackRoute(peer: ReplicaPeer): string {
+  return `b/${peer.device}/${peer.replica}/${peer.generation}`;
+}
+
+/** A device host's command socket. */
+export function hostRoute(peer: HostPeer): string {
+  return `h/${peer.device}/${peer.incarnation}`;
+}
 
 export type ParsedEvent = { ok: true; event: WorkerEvent } | { ok: false; reason: string };
 

@@ -1,96 +1,125 @@
 /**
- * The controller's sockets. One PULL for events (every replica and host connects a PUSH to it),
- * one PUSH per replica for tasks, so the scheduler decides which replica gets which batch, one
- * PUSH per host for its commands, and one PUB for take-backs (each replica subscribes to its own
- * topic: a take-back cannot travel on the task socket, behind the very batch it asks back, and a
- * lost one costs nothing, since the batch then runs where it is).
- * Endpoints are ipc:// files in the run's private folder (mode 0700): no other user can connect.
+ * The controller's socket: one ROUTER, bound by the controller, whatever the number of devices.
+ * Every host and replica connects DEALER sockets to it: for what they send (events), and, named
+ * with a routing id (messages.ts), for what they are sent: a replica's batches, its take-backs
+ * (a socket of their own, read by a thread of its own: a take-back must not wait behind the very
+ * batch it asks back), a host's commands. What is sent to a routing id that cannot be reached
+ * yet is held or dropped as outbox.ts says.
+ *
+ * On one machine the endpoint is an ipc:// file in the run's private folder (mode 0700): no other
+ * user can connect. Over TCP (--listen) the socket is a CURVE server with keys made for the run,
+ * and a ZAP handler admits only the run's client key (curve.ts); one port in all.
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { Publisher, Pull, Push } from 'zeromq';
+import { Context, Router } from 'zeromq';
+import { UsageError } from '../errors.js';
 import { decode, encode } from './codec.js';
-import { MAX_EVENT_BYTES, parseEvent, takeBackMessage, takeBackTopic, type HostCommand, type TaskMessage, type WorkerEvent } from './messages.js';
+import { makeRunKeys, ZAP_DOMAIN, ZapHandler, type CurveClientKeys } from './curve.js';
+import { advertisedEndpoint, bindEndpoint, boundPort, listeningOn, needsIpv6, type ListenAddress } from './listen.js';
+import {
+  MAX_EVENT_BYTES,
+  hostRoute,
+  parseEvent,
+  takeBackMessage,
+  takeBackRoute,
+  taskRoute,
+  type HostCommand,
+  type HostPeer,
+  type ReplicaPeer,
+  type TaskMessage,
+  type WorkerEvent,
+} from './messages.js';
+import { RouterOutbox } from './outbox.js';
 import { makeRunFolder } from './run-folder.js';
 
 export type Received = { ok: true; event: WorkerEvent } | { ok: false; reason: string };
 
+/** What a device host needs to reach the controller, wherever it runs. */
+export interface HostAccess {
+  endpoint: string;
+  /** Over TCP, the run's CURVE keys; none on ipc://. */
+  curve: CurveClientKeys | undefined;
+}
+
 /** What the session and the fleet use of the sockets (tests give them a fake). */
 export interface SessionTransport {
-  readonly eventsEndpoint: string;
-  readonly takeBackEndpoint: string;
-  controlEndpoint(device: number): string;
-  taskEndpoint(device: number, replica: number): string;
-  send(device: number, replica: number, message: TaskMessage): Promise<void>;
-  trySend(device: number, replica: number, message: TaskMessage): void;
-  /** Ask a replica to give back a batch it has not started; never waits, never throws. */
-  takeBack(device: number, replica: number, batch: number): void;
-  command(device: number, message: HostCommand): void;
+  readonly access: HostAccess;
+  /** Over TCP, where the controller listens and where hosts connect, in words; undefined on ipc://. */
+  readonly listening: string | undefined;
+  /** A batch or `stop` to one start of a replica; held while it cannot be reached. */
+  send(to: ReplicaPeer, message: TaskMessage): Promise<void>;
+  /** As send(), to a replica that may be gone: never waits, never throws. */
+  trySend(to: ReplicaPeer, message: TaskMessage): void;
+  /** Ask a replica to give back a batch it has not started; dropped when it cannot be reached; never throws. */
+  takeBack(to: ReplicaPeer, batch: number): void;
+  /** A command to one start of a device's host; held while it cannot be reached (a heartbeat is dropped); never throws. */
+  command(to: HostPeer, message: HostCommand): void;
+  /** That replica or host start is gone: drop what still waits for it. */
+  forget(peer: ReplicaPeer | HostPeer): void;
   receiveLoop(deliver: (received: Received) => void): Promise<void>;
   close(): void;
 }
 
-/** A replica slot: the task socket of one replica of one device. */
-export interface Slot {
-  device: number;
-  replica: number;
-}
-
-/**
- * zeromq.js allows one send in progress per socket ("Socket is busy writing"): sends to one
- * socket are chained so that none is refused, and they leave in the order they were made.
- */
-class OrderedSender {
-  private last: Promise<void> = Promise.resolve();
-
-  constructor(readonly socket: Push | Publisher) {}
-
-  send(data: Buffer | Buffer[]): Promise<void> {
-    const sent = this.last.then(() => this.socket.send(data));
-    this.last = sent.catch(() => undefined);
-    return sent;
-  }
+export interface TransportOptions {
+  /** Listen over TCP with CURVE; undefined: ipc:// in the run folder. */
+  listen?: ListenAddress;
 }
 
 export class Transport implements SessionTransport {
-  private readonly tasks = new Map<string, OrderedSender>();
-  private readonly controls = new Map<number, OrderedSender>();
-  private readonly takeBacks = new OrderedSender(new Publisher({ linger: 0 }));
+  private readonly outbox: RouterOutbox;
+  private zap: ZapHandler | undefined;
   private closed = false;
+  access: HostAccess;
+  listening: string | undefined;
 
   private constructor(
     readonly runDir: string,
-    private readonly events: Pull,
-  ) {}
-
-  get eventsEndpoint(): string {
-    return `ipc://${path.join(this.runDir, 'events')}`;
+    private readonly router: Router,
+  ) {
+    this.outbox = new RouterOutbox(router);
+    this.access = { endpoint: `ipc://${path.join(runDir, 'controller')}`, curve: undefined };
   }
 
-  get takeBackEndpoint(): string {
-    return `ipc://${path.join(this.runDir, 'take-back')}`;
+  /** Messages held for peers that cannot be reached now (outbox.ts). */
+  get waiting(): number {
+    return this.outbox.waiting;
   }
 
-  controlEndpoint(device: number): string {
-    return `ipc://${path.join(this.runDir, `host-${device}`)}`;
+  /** Clients that showed a key other than the run's and were refused (ZAP). */
+  get refusedConnections(): number {
+    return this.zap?.refused ?? 0;
   }
 
-  taskEndpoint(device: number, replica: number): string {
-    return `ipc://${path.join(this.runDir, `task-${device}-${replica}`)}`;
-  }
-
-  /**
-   * Binds the sockets in a new private run folder (removed by close()). `slots`: every replica
-   * slot of the run, those a device may only grow into later (--workers-per-gpu auto) included.
-   * A socket bound now and never connected costs an ipc file and nothing else, and binding all
-   * of them up front keeps the set of sockets fixed for the run.
-   */
-  static async open(slots: Slot[]): Promise<Transport> {
+  /** Binds the socket, in a new private run folder (removed by close()). */
+  static async open(options: TransportOptions = {}): Promise<Transport> {
     const runDir = makeRunFolder(); // run-folder.ts: also removes the folders of killed runs
-    const events = new Pull({ maxMessageSize: MAX_EVENT_BYTES, linger: 0 });
-    const transport = new Transport(runDir, events);
+    // A context of the run's own: the ZAP handler answers for the sockets of its context only.
+    const context = new Context();
+    const keys = options.listen ? makeRunKeys() : undefined;
+    const router = new Router({
+      context,
+      linger: 0,
+      maxMessageSize: MAX_EVENT_BYTES, // a sender cannot make the controller buffer gigabytes
+      mandatory: true, // an unreachable peer is an error, never a silent drop (outbox.ts)
+      sendTimeout: 0, // one full peer never blocks the socket for the others
+      handover: true, // a peer that reconnects with its routing id takes its address back at once
+      ...(keys ? { curveServer: true, curveSecretKey: keys.serverSecret, zapDomain: ZAP_DOMAIN, zapEnforceDomain: true, ipv6: needsIpv6(options.listen as ListenAddress) } : {}),
+    });
+    const transport = new Transport(runDir, router);
     try {
-      await transport.bindAll(slots);
+      if (options.listen && keys) {
+        transport.zap = await ZapHandler.start(context, [keys.client.client_public]);
+        await router.bind(bindEndpoint(options.listen)).catch((error: Error) => {
+          throw new UsageError(`--listen: cannot listen on ${bindEndpoint(options.listen as ListenAddress)} (${error.message}): give an address of this machine (or 0.0.0.0 with --advertise) and a port no other program uses, or none`);
+        });
+        const port = boundPort(router.lastEndpoint);
+        const bound = listeningOn(options.listen, port);
+        transport.access = { endpoint: advertisedEndpoint(options.listen, port), curve: keys.client };
+        transport.listening = bound === transport.access.endpoint ? bound : `${bound} (device hosts connect to ${transport.access.endpoint})`;
+      } else {
+        await router.bind(transport.access.endpoint);
+      }
     } catch (error) {
       transport.close(); // no socket and no run folder left behind
       throw error;
@@ -98,61 +127,50 @@ export class Transport implements SessionTransport {
     return transport;
   }
 
-  private async bindAll(slots: Slot[]): Promise<void> {
-    await this.events.bind(this.eventsEndpoint);
-    await (this.takeBacks.socket as Publisher).bind(this.takeBackEndpoint);
-    for (const device of new Set(slots.map((slot) => slot.device))) {
-      // A restarted host connects again to the same endpoint; commands wait for it (no timeout
-      // needed: the controller sends few, and never to a host it has given up on).
-      const push = new Push({ linger: 0 });
-      this.controls.set(device, new OrderedSender(push));
-      await push.bind(this.controlEndpoint(device));
+  send(to: ReplicaPeer, message: TaskMessage): Promise<void> {
+    return this.outbox.send(taskRoute(to), encode(message), true);
+  }
+
+  trySend(to: ReplicaPeer, message: TaskMessage): void {
+    if (this.closed) return;
+    this.outbox.send(taskRoute(to), encode(message), true).catch(() => undefined);
+  }
+
+  takeBack(to: ReplicaPeer, batch: number): void {
+    if (this.closed) return;
+    this.outbox.send(takeBackRoute(to), encode(takeBackMessage(batch)), false).catch(() => undefined);
+  }
+
+  command(to: HostPeer, message: HostCommand): void {
+    if (this.closed) return;
+    this.outbox.send(hostRoute(to), encode(message), message.kind !== 'heartbeat').catch(() => undefined);
+  }
+
+  forget(peer: ReplicaPeer | HostPeer): void {
+    if ('replica' in peer) {
+      this.outbox.forget(taskRoute(peer));
+      this.outbox.forget(takeBackRoute(peer));
+    } else {
+      this.outbox.forget(hostRoute(peer));
     }
-    for (const { device, replica } of slots) {
-      // Credit bounds what a replica holds, so the high-water mark never binds in practice;
-      // sendTimeout stops a send to a replica that died from waiting forever.
-      const push = new Push({ linger: 0, sendTimeout: 10_000 });
-      this.tasks.set(`${device}/${replica}`, new OrderedSender(push));
-      await push.bind(this.taskEndpoint(device, replica));
-    }
   }
 
-  async send(device: number, replica: number, message: TaskMessage): Promise<void> {
-    const sender = this.tasks.get(`${device}/${replica}`);
-    if (!sender) throw new Error(`no task socket for device ${device} replica ${replica}`);
-    await sender.send(encode(message));
-  }
-
-  /** Sends to a replica that may be gone: never waits, never throws. */
-  trySend(device: number, replica: number, message: TaskMessage): void {
-    const sender = this.tasks.get(`${device}/${replica}`);
-    if (!sender || sender.socket.closed) return;
-    sender.send(encode(message)).catch(() => undefined);
-  }
-
-  takeBack(device: number, replica: number, batch: number): void {
-    if (this.takeBacks.socket.closed) return;
-    this.takeBacks.send([Buffer.from(takeBackTopic(device, replica)), encode(takeBackMessage(batch))]).catch(() => undefined);
-  }
-
-  /** A command to a device host; never waits, never throws (a dead host's restart reconnects). */
-  command(device: number, message: HostCommand): void {
-    const sender = this.controls.get(device);
-    if (!sender || sender.socket.closed) return;
-    sender.send(encode(message)).catch(() => undefined);
-  }
-
-  /** Every message that arrives on the events socket, decoded and validated; never throws. */
+  /** Every message that arrives, decoded and validated; never throws. */
   async receiveLoop(deliver: (received: Received) => void): Promise<void> {
     try {
-      for await (const frames of this.events) {
-        if (frames.length !== 1) {
-          deliver({ ok: false, reason: `expected one frame, got ${frames.length}` });
+      for await (const frames of this.router) {
+        if (frames.length !== 2) {
+          deliver({ ok: false, reason: `expected a routing id and one frame, got ${frames.length} frames` });
+          continue;
+        }
+        const [route, payload] = frames as [Buffer, Buffer];
+        if (payload.length === 0) {
+          this.outbox.reachable(route.toString('latin1')); // a (re)connection's probe (ZMQ_PROBE_ROUTER)
           continue;
         }
         let value: unknown;
         try {
-          value = decode(frames[0] as Buffer);
+          value = decode(payload);
         } catch (error) {
           deliver({ ok: false, reason: `not msgpack: ${(error as Error).message}` });
           continue;
@@ -167,8 +185,9 @@ export class Transport implements SessionTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const sender of [...this.tasks.values(), ...this.controls.values(), this.takeBacks]) sender.socket.close();
-    this.events.close();
+    this.outbox.close();
+    this.router.close();
+    this.zap?.close();
     rmSync(this.runDir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@
 import type { Device } from '../devices/devices.js';
 import { hostEnvironment, hostLaunchConfig, type HostTemplate } from '../launch/host-config.js';
 import type { HostHandle, Launcher } from '../launch/launcher.js';
-import { shutdownCommand, startCommand, stopMessage } from '../transport/messages.js';
+import { heartbeatCommand, shutdownCommand, startCommand, stopMessage, type HostPeer, type ReplicaPeer } from '../transport/messages.js';
 import type { SessionTransport } from '../transport/sockets.js';
 import type { Death } from './death.js';
 
@@ -20,17 +20,21 @@ export interface HostExit {
 }
 
 export interface FleetOptions {
-  /** Replica slots per device: task sockets bound, the most replicas a device may have. */
-  slotsPerDevice: number;
   /** How many replicas each device starts with (--workers-per-gpu auto starts one). */
   initialReplicas: (device: number) => number;
+  /** What every host is started with; its slotsPerDevice is the most replicas a device may have. */
   template: HostTemplate;
   onOutput: (device: Device, line: string) => void;
   onHostExit: (exit: HostExit) => void;
 }
 
-/** How long a host may say nothing before it is taken for hung (its heartbeat is every second). */
+/**
+ * How long either side may say nothing (each sends a heartbeat every second) before the other
+ * gives up on it: a silent host is taken for hung; a host that hears nothing stops (control.py).
+ */
 export const HEARTBEAT_TIMEOUT_MS = Number(process.env.GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT ?? 30) * 1000;
+/** How often the controller sends each host its heartbeat. */
+const HEARTBEAT_EVERY_MS = 1_000;
 /**
  * A new host imports torch before its first heartbeat: it gets this much longer the first time,
  * unless its handle says otherwise (a host started on another node waits for the start-up timeout).
@@ -61,13 +65,14 @@ export class Fleet {
   private readonly replicas = new Map<string, ReplicaProcess>();
   /**
    * Replicas in use per device: replicas 0..n-1. It only grows (--workers-per-gpu auto), up to
-   * the slots, the task sockets bound when the run started; a restarted host starts all n again.
+   * the slots; a restarted host starts all n again.
    */
   private readonly active = new Map<number, number>();
   /** Devices whose host sent a heartbeat at least once, in any of its starts. */
   private readonly checkedIn = new Set<number>();
   /** How each device's host last ended, as its launcher saw it. */
   private readonly lastDeaths = new Map<number, Death>();
+  private lastHeartbeatSent = -Infinity;
 
   constructor(
     private readonly devices: Device[],
@@ -75,7 +80,7 @@ export class Fleet {
     private readonly launcher: Launcher,
     private readonly options: FleetOptions,
   ) {
-    for (const device of devices) this.active.set(device.index, Math.min(options.slotsPerDevice, options.initialReplicas(device.index)));
+    for (const device of devices) this.active.set(device.index, Math.min(options.template.slotsPerDevice, options.initialReplicas(device.index)));
   }
 
   activeReplicas(device: number): number {
@@ -88,7 +93,7 @@ export class Fleet {
    */
   addReplica(device: number): number | undefined {
     const replica = this.activeReplicas(device);
-    if (replica >= this.options.slotsPerDevice) return undefined;
+    if (replica >= this.options.template.slotsPerDevice) return undefined;
     this.active.set(device, replica + 1);
     this.restartReplica(device, replica); // its first generation: the host starts it as for a restart
     return replica;
@@ -102,9 +107,27 @@ export class Fleet {
     return this.replicas.get(this.key(device, replica));
   }
 
+  /** The current start of a replica, as the transport addresses it. */
+  replicaPeer(device: number, replica: number): ReplicaPeer {
+    return { device, replica, generation: this.replica(device, replica)?.generation ?? 0 };
+  }
+
+  /** The current start of a device's host, as the transport addresses it. */
+  hostPeer(device: number): HostPeer {
+    return { device, incarnation: this.hostIncarnation(device) };
+  }
+
+  /** What waits for a device's host and replicas is for starts that are gone (a restart, or the device out). */
+  private forgetDevice(device: number): void {
+    if (!this.hosts.has(device)) return;
+    this.transport.forget(this.hostPeer(device));
+    for (let replica = 0; replica < this.activeReplicas(device); replica += 1) this.transport.forget(this.replicaPeer(device, replica));
+  }
+
   /** Start (or start again) a device's host; every replica under it starts as a new generation. */
   startHost(device: Device, now: number): void {
     const previous = this.hosts.get(device.index);
+    this.forgetDevice(device.index);
     const generations = Array.from({ length: this.activeReplicas(device.index) }, (_, replica) => {
       const current = this.replica(device.index, replica);
       return current === undefined ? 0 : current.generation + 1;
@@ -114,16 +137,10 @@ export class Fleet {
     });
     const incarnation = previous ? previous.incarnation + 1 : 0;
     const { template } = this.options;
-    const endpoints = {
-      events: this.transport.eventsEndpoint,
-      control: this.transport.controlEndpoint(device.index),
-      tasks: Array.from({ length: this.options.slotsPerDevice }, (_, replica) => this.transport.taskEndpoint(device.index, replica)),
-      takeBack: this.transport.takeBackEndpoint,
-    };
     const host = this.launcher.start({
       device,
       python: template.python,
-      config: hostLaunchConfig(template, device, generations, endpoints),
+      config: hostLaunchConfig(template, { device, incarnation, generations }, this.transport.access),
       env: hostEnvironment(device, template.threadsPerReplica),
       onOutput: (line) => this.options.onOutput(device, line),
     });
@@ -162,9 +179,10 @@ export class Fleet {
   /** Start a replica again under its running host, as the next generation. */
   restartReplica(device: number, replica: number): void {
     const current = this.replica(device, replica);
+    if (current) this.transport.forget(this.replicaPeer(device, replica));
     const generation = (current?.generation ?? -1) + 1;
     this.replicas.set(this.key(device, replica), { generation, pid: undefined, ready: false, lossHandled: false });
-    this.transport.command(device, startCommand(replica, generation));
+    this.transport.command(this.hostPeer(device), startCommand(replica, generation));
   }
 
   /** A ready report: true when it comes from the current generation (then the pid is noted). */
@@ -177,19 +195,25 @@ export class Fleet {
   }
 
   /**
-   * A heartbeat from the device's host. Only the host's own heartbeats count: its replicas talk
-   * to the controller directly and keep working while their host is hung, but a hung host can
-   * neither report a replica's death nor restart one, so it must be found and replaced. A host
-   * whose pid its launcher does not know (srun, ssh, external) is known by its first heartbeat's.
+   * A heartbeat from the device's current host (a replaced one's may still arrive). Only the
+   * host's own count: its replicas keep working while it is hung, but a hung host can neither
+   * report a replica's death nor restart one, so it must be found and replaced. A host whose pid
+   * its launcher does not know (srun, ssh, external) is known by its first heartbeat's.
    */
-  heartbeat(device: number, pid: number, now: number): void {
+  heartbeat(device: number, incarnation: number, pid: number, now: number): void {
     const entry = this.hosts.get(device);
-    if (!entry) return;
+    if (!entry || entry.incarnation !== incarnation) return;
     entry.pid ??= pid;
-    if (entry.pid !== pid) return; // an earlier start of this device's host, still talking
     entry.lastHeard = entry.heardOnce ? Math.max(entry.lastHeard, now) : now; // the start-up allowance ends here
     entry.heardOnce = true;
     this.checkedIn.add(device);
+  }
+
+  /** The controller's heartbeat to every host in the run, once a second: a host that stops hearing it stops. */
+  heartbeatHosts(now: number): void {
+    if (now - this.lastHeartbeatSent < HEARTBEAT_EVERY_MS) return;
+    this.lastHeartbeatSent = now;
+    for (const [device, entry] of this.hosts) if (!entry.removed) this.transport.command(this.hostPeer(device), heartbeatCommand);
   }
 
   /** Do not report this host as silent again before another full timeout (its kill is under way). */
@@ -220,8 +244,9 @@ export class Fleet {
     const entry = this.hosts.get(device);
     if (!entry) return;
     entry.removed = true;
-    this.transport.command(device, shutdownCommand); // what a host started by someone else hears
+    this.transport.command(this.hostPeer(device), shutdownCommand); // what a host started by someone else hears
     entry.host.stop();
+    this.forgetDevice(device);
   }
 
   isRemoved(device: number): boolean {
@@ -237,8 +262,8 @@ export class Fleet {
     const hosts = [...this.hosts.values()].map((entry) => entry.host);
     if (mode === 'clean') {
       for (const device of this.devices) {
-        for (let replica = 0; replica < this.activeReplicas(device.index); replica += 1) this.transport.trySend(device.index, replica, stopMessage);
-        this.transport.command(device.index, shutdownCommand);
+        for (let replica = 0; replica < this.activeReplicas(device.index); replica += 1) this.transport.trySend(this.replicaPeer(device.index, replica), stopMessage);
+        this.transport.command(this.hostPeer(device.index), shutdownCommand);
       }
     }
     // A host that someone else started is told to shut down, and that is all the controller can do.
@@ -249,6 +274,8 @@ export class Fleet {
     for (const [device, entry] of this.hosts) if (silent.has(device)) entry.host.kill();
     if (mode === 'kill') for (const host of hosts) host.kill();
     else if (mode === 'terminate') for (const host of hosts) host.stop();
+    // The session's ticks have stopped: hosts still stopping must not take the controller for gone.
+    const beating = setInterval(() => this.heartbeatHosts(Date.now()), HEARTBEAT_EVERY_MS);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), timeoutMs);
@@ -258,5 +285,6 @@ export class Fleet {
     }
     clearTimeout(timer);
     await exited;
+    clearInterval(beating);
   }
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectEachIdOnce, expectNoSurvivors, itemsFile } from '../helpers/checks.js';
-import { fixture, readOutput, runCli, scratchDir } from '../helpers/cli.js';
+import { fixture, jsonlItems, readOutput, runCli, scratchDir } from '../helpers/cli.js';
 
 describe('an existing output', () => {
   it('is never clobbered without --resume or --overwrite', async () => {
@@ -59,6 +59,37 @@ describe('an existing output', () => {
     const keptOk = before.filter((line) => (JSON.parse(line) as { ok: boolean }).ok);
     expect(after.slice(0, 25)).toEqual(keptOk);
     expect(after.slice(25).map((line) => (JSON.parse(line) as { id: string }).id).sort()).toEqual(failedIds);
+    await expectNoSurvivors(again.marker);
+  });
+
+  it('an output written before lines carried the item\'s ordinal resumes by its ids: its lines are kept, the rest run once', async () => {
+    const dir = scratchDir();
+    const output = path.join(dir, 'out.jsonl');
+    // As gpu-orchestrate wrote lines before they carried "index".
+    const old = [0, 3, 7, 12].map((n) => JSON.stringify({ id: `item-${n}`, input: { id: `item-${n}`, value: n }, ok: true, result: { echo: n }, device: 'cpu:0', replica: 0, attempts: 1, duration: 0.01 }));
+    writeFileSync(output, `${old.join('\n')}\n`);
+    const result = await runCli(['--script', fixture('echo.py'), '--inputs', itemsFile(dir, 20), '--output', output, '--gpus', 'cpu:1', '--resume']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/resuming .*: 4 item\(s\) already done, 16 to run\n/);
+    expectEachIdOnce(output, 20);
+    expect(readFileSync(output, 'utf8').split('\n').slice(0, 4)).toEqual(old);
+    await expectNoSurvivors(result.marker);
+  });
+
+  it('inputs that moved since (a failing item deleted from the list before --retry-failed): every remaining item once, found by id', async () => {
+    const dir = scratchDir();
+    const output = path.join(dir, 'out.jsonl');
+    const args = ['--script', fixture('fails_some.py'), '--inputs', itemsFile(dir, 30), '--output', output, '--gpus', 'cpu:1'];
+    const first = await runCli(args);
+    expect(first.exitCode, first.stderr).toBe(1); // item-0, 7, 14, 21 and 28 failed
+    // The user deletes item-7 from the inputs (a corrupt image thrown away): items 8.. move up one place.
+    writeFileSync(path.join(dir, 'items.jsonl'), jsonlItems(30).split('\n').filter((line) => !line.includes('"item-7"')).join('\n'));
+    const again = await runCli([...args, '--retry-failed', '--opt', 'while_exists=/nonexistent']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/no longer at the same place in JSONL file .*items\.jsonl: resuming by id/);
+    const lines = readOutput(output);
+    expect(lines.map((line) => line.id).sort()).toEqual(Array.from({ length: 30 }, (_, n) => `item-${n}`).filter((id) => id !== 'item-7').sort());
+    expect(lines.every((line) => line.ok)).toBe(true);
     await expectNoSurvivors(again.marker);
   });
 });

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { Push } from 'zeromq';
+import { Dealer } from 'zeromq';
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../src/transport/messages.js';
 import { pythonEnv } from '../../src/workers/python.js';
@@ -153,21 +153,21 @@ describe('a script that cannot run stops the run before any work, with one clear
   });
 });
 
-describe('the events socket', () => {
+describe("the controller's socket", () => {
   it('a malformed or foreign message is logged and ignored; the run goes on', async () => {
     const dir = scratchDir();
     const inputs = path.join(dir, 'items.jsonl');
     writeFileSync(inputs, jsonlItems(200));
     const output = path.join(dir, 'out.jsonl');
     const run = startCli(['--script', fixture('echo.py'), '--inputs', inputs, '--output', output, '--gpus', 'cpu:2', '--batch-size', '4', '--opt', 'delay=0.02']);
-    // The controller binds its events socket inside its private run folder under the run's TMPDIR.
-    const events = () => {
+    // The controller binds its socket inside its private run folder under the run's TMPDIR.
+    const socket = () => {
       const runDir = readdirSync(run.tmp).find((name) => name.startsWith('gpu-orchestrate-'));
-      return runDir && existsSync(path.join(run.tmp, runDir, 'events')) ? path.join(run.tmp, runDir, 'events') : undefined;
+      return runDir && existsSync(path.join(run.tmp, runDir, 'controller')) ? path.join(run.tmp, runDir, 'controller') : undefined;
     };
-    await waitFor(() => events() !== undefined, 'the events socket');
-    const endpoint = `ipc://${events() as string}`;
-    const intruder = new Push({ linger: 1000 });
+    await waitFor(() => socket() !== undefined, "the controller's socket");
+    const endpoint = `ipc://${socket() as string}`;
+    const intruder = new Dealer({ linger: 1000 });
     intruder.connect(endpoint);
     await intruder.send(Buffer.from('this is not msgpack \xff\xfe'));
     await intruder.send(Buffer.from([0x81, 0xa1, 0x78, 0x01])); // msgpack {"x": 1}: a foreign shape
@@ -179,7 +179,7 @@ describe('the events socket', () => {
     const result = await run.done;
     intruder.close();
     expect(result.exitCode).toBe(0);
-    expect(result.stderr).toMatch(/ignored a malformed message on the events socket/);
+    expect(result.stderr).toMatch(/ignored a malformed message on the controller's socket/);
     expect(result.stderr).toMatch(/ignored results for batch 99999/);
     expect(result.stderr).toMatch(/unknown device 7/);
     const lines = readOutput(output);

@@ -49,6 +49,10 @@ export interface StartedCli {
   signalGroup(signal: NodeJS.Signals): void;
   /** To the controller alone, as `kill PID` does. */
   signalController(signal: NodeJS.Signals): void;
+  /** Writes to the controller's standard input, as a pipe from another program would (without `input`). */
+  writeStdin(text: string): void;
+  /** Closes its standard input: the other program ended. */
+  endStdin(): void;
   /** Closes the read end of the controller's stderr, as `2>&1 | head -1` does once it has its line. */
   closeStderr(): void;
 }
@@ -126,7 +130,15 @@ export function startCli(args: string[], options: CliOptions = {}): StartedCli {
     }
   };
   const closeStderr = () => subprocess.stderr?.destroy();
-  entry.run = { pid, marker, tmp, done, stderrSoFar: () => stderrSoFar, signalGroup: signal(-pid), signalController: signal(pid), closeStderr };
+  entry.run = {
+    pid, marker, tmp, done,
+    stderrSoFar: () => stderrSoFar,
+    signalGroup: signal(-pid),
+    signalController: signal(pid),
+    writeStdin: (text) => void subprocess.stdin?.write(text),
+    endStdin: () => void subprocess.stdin?.end(),
+    closeStderr,
+  };
   registered.push(entry);
   return entry.run;
 }

@@ -63,8 +63,8 @@ export function counting(dtype: Dtype, shape: number[]): NdArray {
   return new NdArray(dtype, shape, Uint8Array.from({ length: size }, (_, i) => (i % 255) + 1));
 }
 
-export function record(id: string, result: unknown): OutputRecord {
-  return { id, input: `${id}.png`, ok: true, result, device: 'cpu:0', replica: 0, attempts: 1, duration: 0.25 };
+export function record(id: string, result: unknown, index = 0): OutputRecord {
+  return { id, index, ok: true, input: `${id}.png`, result, device: 'cpu:0', replica: 0, attempts: 1, duration: 0.25 };
 }
 
 /** Files of this process's open descriptors that are `file` (Linux: /proc/self/fd). */

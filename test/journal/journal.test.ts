@@ -38,7 +38,7 @@ describe('Journal: the output file', () => {
     const lines = readLines(output);
     expect(lines.map((line) => line.id)).toEqual(['a', 'b', 'c']);
     expect(lines[0]).toEqual({
-      id: 'a', input: 'a.png', ok: true, device: 'cpu:0', replica: 0, attempts: 1, duration: 0.25,
+      id: 'a', index: 0, input: 'a.png', ok: true, device: 'cpu:0', replica: 0, attempts: 1, duration: 0.25,
       result: {
         emb: { __ndarray__: { dtype: 'float32', shape: [3], file: 'results.arrays', offset: 0 } },
         raw: { __bytes__: Buffer.from([0, 255]).toString('base64') },
@@ -47,7 +47,7 @@ describe('Journal: the output file', () => {
     // 12 bytes at 0, so the next array starts at the next multiple of 64
     expect(lines[1]!.result).toEqual([{ __ndarray__: { dtype: 'float32', shape: [2, 2], file: 'results.arrays', offset: 64 } }]);
     expect(lines[2]).toEqual({
-      id: 'c', input: 'c.png', ok: false, device: 'cpu:0', replica: 0, attempts: 1, duration: 0.25,
+      id: 'c', index: 0, input: 'c.png', ok: false, device: 'cpu:0', replica: 0, attempts: 1, duration: 0.25,
       error: { type: 'ValueError', message: 'bad', traceback: 'Traceback...' },
     });
     expect(new Float32Array(Uint8Array.from(loadArrayBytes(dir, lines[0]!.result.emb.__ndarray__)).buffer)).toEqual(new Float32Array([1, 2, 3]));

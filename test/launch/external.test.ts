@@ -6,8 +6,8 @@ import { hostEnvironment, hostLaunchConfig } from '../../src/launch/host-config.
 import { rankDevices } from '../../src/launch/node-devices.js';
 import { describeDeath } from '../../src/workers/death.js';
 
-const template = { python: 'python3', script: '/shared/detect.py', options: {}, threadsPerReplica: 2 };
-const endpoints = { events: 'ipc:///r/events', control: 'ipc:///r/host-1', tasks: ['ipc:///r/task-1-0'], takeBack: 'ipc:///r/take-back' };
+const template = { python: 'python3', script: '/shared/detect.py', options: {}, threadsPerReplica: 2, slotsPerDevice: 1, heartbeatTimeoutMs: 30_000 };
+const access = { endpoint: 'ipc:///run/controller' };
 
 describe('--launcher external', () => {
   it("prints one command for every rank, naming the join folder but no host's config", () => {
@@ -26,14 +26,14 @@ describe('--launcher external', () => {
     const folder = launcher.command().split(' ')[0]?.split('=')[1] as string;
     const [cpu] = rankDevices(2, { kind: 'cpu', count: 1 }).slice(1);
     const [gpu] = rankDevices(1, { kind: 'all' });
-    launcher.start({ device: cpu!, python: 'python3', config: hostLaunchConfig(template, cpu!, [3], endpoints), env: hostEnvironment(cpu!, 2), onOutput: () => undefined });
+    launcher.start({ device: cpu!, python: 'python3', config: hostLaunchConfig(template, { device: cpu!, incarnation: 0, generations: [3] }, access), env: hostEnvironment(cpu!, 2), onOutput: () => undefined });
     const file = path.join(folder, 'rank-1.json');
     const written = JSON.parse(readFileSync(file, 'utf8')) as { config: Record<string, unknown>; env: Record<string, string> };
     expect(written.config).toMatchObject({ device_index: 1, generations: [3], controller_pid: 0 });
     expect(written.env).toEqual({ CUDA_VISIBLE_DEVICES: '', OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2' });
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(folder).mode & 0o777).toBe(0o700);
-    launcher.start({ device: gpu!, python: 'python3', config: hostLaunchConfig(template, gpu!, [0], endpoints), env: hostEnvironment(gpu!, 2), onOutput: () => undefined });
+    launcher.start({ device: gpu!, python: 'python3', config: hostLaunchConfig(template, { device: gpu!, incarnation: 0, generations: [0] }, access), env: hostEnvironment(gpu!, 2), onOutput: () => undefined });
     expect(JSON.parse(readFileSync(path.join(folder, 'rank-0.json'), 'utf8')).env).not.toHaveProperty('CUDA_VISIBLE_DEVICES');
     launcher.close();
     expect(existsSync(folder)).toBe(false);
@@ -43,7 +43,7 @@ describe('--launcher external', () => {
     const launcher = new ExternalLauncher('python3', 2);
     try {
       const [device] = rankDevices(1, { kind: 'cpu', count: 1 });
-      const spec = { device: device!, python: 'python3', config: hostLaunchConfig(template, device!, [0], endpoints), env: {}, onOutput: () => undefined };
+      const spec = { device: device!, python: 'python3', config: hostLaunchConfig(template, { device: device!, incarnation: 0, generations: [0] }, access), env: {}, onOutput: () => undefined };
       const silent = launcher.start(spec);
       expect(silent.ownProcess).toBe(false);
       silent.kill();

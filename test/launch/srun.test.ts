@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { onNode, type Device } from '../../src/devices/devices.js';
-import { hostArguments, remoteConfig } from '../../src/launch/host-command.js';
+import { hostArguments, hostConfigEnvironment, remoteConfig } from '../../src/launch/host-command.js';
 import { hostEnvironment, hostLaunchConfig } from '../../src/launch/host-config.js';
 import { nodeDevices } from '../../src/launch/node-devices.js';
 import { cpusPerHost, srunArguments, srunEnvironment } from '../../src/launch/srun.js';
 
 const gpu = (node: string, local: number, index: number): Device => onNode(node, { index, label: `cuda:${local}`, kind: 'cuda', visibleDevices: String(local) });
-const template = { python: 'python3', script: '/shared/detect.py', options: {}, threadsPerReplica: 4 };
-const endpoints = { events: 'ipc:///run/events', control: 'ipc:///run/host-0', tasks: ['ipc:///run/task-0-0'], takeBack: 'ipc:///run/take-back' };
+const template = { python: 'python3', script: '/shared/detect.py', options: {}, threadsPerReplica: 4, slotsPerDevice: 1, heartbeatTimeoutMs: 30_000 };
+const access = { endpoint: 'ipc:///run/controller' };
 
 describe('the srun step of a device host', () => {
   it('is one task on its node, with only what it asks for and the job memory shared', () => {
@@ -37,10 +37,11 @@ describe('the srun step of a device host', () => {
 
   it('every GPU host uses cuda:0, the GPU Slurm binds to its task, never its local rank as an ordinal', () => {
     for (const device of [gpu('node7', 0, 0), gpu('node7', 3, 3)]) {
-      const args = hostArguments('srun', remoteConfig(hostLaunchConfig(template, device, [0], endpoints)));
-      const config = JSON.parse(args[args.indexOf('--config') + 1] as string) as Record<string, unknown>;
+      const env = srunEnvironment(device, { ...hostEnvironment(device, 1), ...hostConfigEnvironment(remoteConfig(hostLaunchConfig(template, { device, incarnation: 0, generations: [0] }, access))) });
+      // The config (over TCP it holds the run's keys) goes in the environment srun passes on, never argv.
+      const config = JSON.parse(env.GPU_ORCHESTRATE_HOST_CONFIG as string) as Record<string, unknown>;
       expect(config).toMatchObject({ torch_device: 'cuda:0', device_label: device.label, device_index: device.index, controller_pid: 0 });
-      expect(args.slice(0, 3)).toEqual(['-m', 'gpu_orchestrate_worker.remote', 'srun']);
+      expect(hostArguments('srun')).toEqual(['-m', 'gpu_orchestrate_worker.remote', 'srun']);
     }
   });
 

@@ -64,6 +64,19 @@ describe('progress counts items settled, ok or failed', () => {
   });
 });
 
+describe('a total not known yet (a folder being walked, standard input being read)', () => {
+  it('shows as ?, with the speed but no percentage and no ETA; once known, as before', () => {
+    const stats = runOf(0, [{ label: 'cpu:0', ok: 7, failed: 1, readyAt: 0 }]);
+    stats.total = undefined;
+    stats.devices[0]?.batches.sent(0, 0, 8, stats.startedAt);
+    stats.devices[0]?.batches.ended(0, 0, stats.startedAt + 4_000);
+    stats.devices[0]?.batches.sent(0, 1, 8, stats.startedAt + 4_000);
+    expect(overallLine(stats, stats.startedAt + 5_000)).toBe('8/? items · 1 failed · 2.0 items/s · elapsed 5s · ETA --');
+    stats.total = 16;
+    expect(overallLine(stats, stats.startedAt + 5_000)).toMatch(/^8\/16 items \(50\.0%\) · 1 failed · 2\.0 items\/s · elapsed 5s · ETA \d+s$/);
+  });
+});
+
 describe('a slow model is shown in seconds per item, as tqdm does', () => {
   it.each([
     [12.5, '12.5 items/s'],

@@ -45,6 +45,7 @@ describe('--max-failures', () => {
     const said = h.stderr.join('');
     expect(said).toMatch(/stopped early: 4 item\(s\) failed, reaching --max-failures 3; 6 of 40 items are in .*out\.jsonl .*\n {2}gpu-orchestrate --output .*out\.jsonl --resume\n/);
     expect(said).not.toMatch(/interrupted/);
+    expect(said).toMatch(/cpu:0 stopped · 6 done/); // the device's row says the run stopped it, and what it finished
     expect(record.stops.map((stop) => stop.type)).toEqual(['MaxFailures']);
     expect(record.failedCount).toBe(4);
     expect(record.okCount).toBe(2);

@@ -7,46 +7,51 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Device } from '../../src/devices/devices.js';
+import type { InputSource, Item } from '../../src/inputs/read-inputs.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { HostHandle, HostSpec, Launcher } from '../../src/launch/launcher.js';
 import type { RunConfig } from '../../src/options/config.js';
 import { planReplicas } from '../../src/scheduler/replica-plan.js';
 import type { Clock, SessionPorts } from '../../src/session/ports.js';
 import type { SessionSetup } from '../../src/session/state.js';
-import { parseEvent, PROTOCOL_VERSION, type HostCommand, type TaskMessage } from '../../src/transport/messages.js';
+import { parseEvent, PROTOCOL_VERSION, type HostCommand, type HostPeer, type ReplicaPeer, type TaskMessage } from '../../src/transport/messages.js';
 import type { Received, SessionTransport } from '../../src/transport/sockets.js';
 import { hostDeath, type Death } from '../../src/workers/death.js';
 
 export class FakeTransport implements SessionTransport {
-  readonly eventsEndpoint = 'ipc://fake/events';
-  readonly takeBackEndpoint = 'ipc://fake/take-back';
-  readonly sent: { device: number; replica: number; message: TaskMessage }[] = [];
+  readonly access = { endpoint: 'ipc://fake/controller', curve: undefined };
+  readonly listening = undefined;
+  readonly sent: { device: number; replica: number; generation: number; message: TaskMessage }[] = [];
   readonly takenBack: { device: number; replica: number; batch: number }[] = [];
   readonly commands: { device: number; message: HostCommand }[] = [];
+  /** The controller's heartbeats, by host start. */
+  readonly heartbeats: HostPeer[] = [];
+  readonly forgotten: (ReplicaPeer | HostPeer)[] = [];
   closed = false;
   private deliver: ((received: Received) => void) | undefined;
 
-  controlEndpoint(device: number): string {
-    return `ipc://fake/host-${device}`;
+  async send(to: ReplicaPeer, message: TaskMessage): Promise<void> {
+    this.sent.push({ ...to, message });
   }
-  taskEndpoint(device: number, replica: number): string {
-    return `ipc://fake/task-${device}-${replica}`;
+  trySend(to: ReplicaPeer, message: TaskMessage): void {
+    this.sent.push({ ...to, message });
   }
-  async send(device: number, replica: number, message: TaskMessage): Promise<void> {
-    this.sent.push({ device, replica, message });
-  }
-  trySend(device: number, replica: number, message: TaskMessage): void {
-    this.sent.push({ device, replica, message });
-  }
-  takeBack(device: number, replica: number, batch: number): void {
-    this.takenBack.push({ device, replica, batch });
+  takeBack(to: ReplicaPeer, batch: number): void {
+    this.takenBack.push({ device: to.device, replica: to.replica, batch });
   }
   /** Set by the harness: a host told to shut down exits, as a real one does once its replicas have. */
   onShutdown: (device: number) => void = () => undefined;
 
-  command(device: number, message: HostCommand): void {
-    this.commands.push({ device, message });
-    if (message.kind === 'shutdown') this.onShutdown(device);
+  command(to: HostPeer, message: HostCommand): void {
+    if (message.kind === 'heartbeat') {
+      this.heartbeats.push(to);
+      return;
+    }
+    this.commands.push({ device: to.device, message });
+    if (message.kind === 'shutdown') this.onShutdown(to.device);
+  }
+  forget(peer: ReplicaPeer | HostPeer): void {
+    this.forgotten.push(peer);
   }
   async receiveLoop(deliver: (received: Received) => void): Promise<void> {
     this.deliver = deliver;
@@ -62,8 +67,8 @@ export class FakeTransport implements SessionTransport {
   }
 
   /** Batches sent and not yet answered by the test, in the order sent. */
-  batches(): { device: number; replica: number; batch: number; inputs: unknown[] }[] {
-    return this.sent.flatMap(({ device, replica, message }) => (message.kind === 'batch' ? [{ device, replica, batch: message.batch, inputs: message.inputs }] : []));
+  batches(): { device: number; replica: number; generation: number; batch: number; inputs: unknown[] }[] {
+    return this.sent.flatMap(({ device, replica, generation, message }) => (message.kind === 'batch' ? [{ device, replica, generation, batch: message.batch, inputs: message.inputs }] : []));
   }
 }
 
@@ -154,6 +159,20 @@ export interface Harness {
   cleanup(): void;
 }
 
+/** Inputs held in memory, read in chunks of `chunk` items as a file would be. */
+export function itemsSource(items: Item[], chunk = 1000): InputSource {
+  return {
+    description: 'test items',
+    rereadable: true,
+    async *chunks() {
+      for (let at = 0; at < items.length; at += chunk) yield items.slice(at, at + chunk);
+    },
+    count: async () => items.length,
+    hasItems: async () => items.length > 0,
+    close: () => undefined,
+  };
+}
+
 export function cpuDevices(count: number): Device[] {
   return Array.from({ length: count }, (_, index) => ({ index, kind: 'cpu' as const, label: `cpu:${index}`, visibleDevices: '' }));
 }
@@ -171,7 +190,7 @@ export function harness(options: { devices: number; replicas: number; items: num
     script: '/fake/script.py', inputs: 'fake', output: outputPath, devices: { kind: 'cpu', count: options.devices },
     workersPerGpu: options.replicas, memoryHeadroomBytes: 0, batchSize: options.batchSize, prefetch: options.prefetch ?? 2,
     python: 'python3', options: {}, limit: undefined, retries: 2, timeoutSeconds: options.timeoutSeconds, graceSeconds: 30,
-    existingOutput: 'refuse', retryFailed: false, dryRun: false, quiet: false, verbose: false,
+    existingOutput: 'refuse', retryFailed: false, dryRun: false, quiet: false, verbose: false, listen: undefined,
   };
   const items = Array.from({ length: options.items }, (_, index) => ({ id: `item-${index}`, input: index }));
   transport.onShutdown = (device) => launcher.host(device).die(0);
@@ -193,8 +212,7 @@ export function harness(options: { devices: number; replicas: number; items: num
       config,
       io: { stderr: (text) => stderr.push(text), isTTY: false, argv: ['--output', outputPath] },
       devices,
-      items,
-      todo: items.map((_, index) => index),
+      inputs: { source: itemsSource(items), limit: undefined, expected: items.length },
       journal: new Journal(outputPath, 'create'),
       threadsPerReplica: 1,
       plan: planReplicas(options.replicas, devices, 2),

@@ -74,7 +74,7 @@ describe('hosts on other nodes', () => {
     const { h, launcher, done } = start(1);
     await settle();
     expect(launcher.hosts.map((host) => host.spec.config.device_label)).toEqual(['gpo-n1:cpu:0', 'gpo-n2:cpu:0']);
-    h.transport.emit({ kind: 'heartbeat', device: 0, pid: 4242 });
+    h.transport.emit({ kind: 'heartbeat', device: 0, pid: 4242, incarnation: 0 });
     h.transport.emit({ kind: 'ready', device: 0, replica: 0, pid: 4243, generation: 0 });
     await settle();
     expect(h.transport.batches().every((batch) => batch.device === 0)).toBe(true);
@@ -83,7 +83,7 @@ describe('hosts on other nodes', () => {
     // but named once the start-up timeout has passed.
     for (let second = 0; second < 600; second += 5) {
       h.clock.advance(5_000);
-      h.transport.emit({ kind: 'heartbeat', device: 0, pid: 4242 });
+      h.transport.emit({ kind: 'heartbeat', device: 0, pid: 4242, incarnation: 0 });
       h.clock.tick();
     }
     await settle();
@@ -95,18 +95,18 @@ describe('hosts on other nodes', () => {
     expect(h.output()).toHaveLength(20);
   });
 
-  it("a heartbeat from an earlier start of the host (another pid) does not count as the current one's", async () => {
+  it("a heartbeat from another start of the host (another incarnation and pid) does not count as the current one's, whose pid is its first heartbeat's", async () => {
     const { h, launcher, done } = start(1);
     await settle();
-    h.transport.emit({ kind: 'heartbeat', device: 0, pid: 100 });
+    h.transport.emit({ kind: 'heartbeat', device: 0, pid: 100, incarnation: 0 });
     h.transport.emit({ kind: 'ready', device: 0, replica: 0, pid: 101, generation: 0 });
-    h.transport.emit({ kind: 'heartbeat', device: 1, pid: 200 });
+    h.transport.emit({ kind: 'heartbeat', device: 1, pid: 200, incarnation: 0 });
     await settle();
-    // Only pid 100's heartbeats count for device 0: after 31 s of a stranger's, it is silent and killed.
+    // Only incarnation 0's heartbeats count for device 0: after 31 s of a stranger's, it is silent and killed (named by the pid its first heartbeat gave).
     for (let second = 0; second < 31; second += 1) {
       h.clock.advance(1_000);
-      h.transport.emit({ kind: 'heartbeat', device: 0, pid: 999 });
-      h.transport.emit({ kind: 'heartbeat', device: 1, pid: 200 });
+      h.transport.emit({ kind: 'heartbeat', device: 0, pid: 999, incarnation: 7 });
+      h.transport.emit({ kind: 'heartbeat', device: 1, pid: 200, incarnation: 0 });
       h.clock.tick();
     }
     await settle();
@@ -121,11 +121,11 @@ describe('hosts on other nodes', () => {
     const { h, launcher, done } = start(2);
     const outcome = done.then(() => undefined, (thrown: unknown) => thrown as Error & { exitCode: number });
     await settle();
-    h.transport.emit({ kind: 'heartbeat', device: 0, pid: 4242 });
+    h.transport.emit({ kind: 'heartbeat', device: 0, pid: 4242, incarnation: 0 });
     launcher.host(1).end('its srun exited with code 1 after: srun: error: Unable to create step for job 7: Requested node configuration is not available', 1);
     for (let second = 0; second < 61; second += 1) {
       h.clock.advance(1_000);
-      h.transport.emit({ kind: 'heartbeat', device: 0, pid: 4242 });
+      h.transport.emit({ kind: 'heartbeat', device: 0, pid: 4242, incarnation: 0 });
       h.clock.tick();
       await settle();
     }

@@ -21,7 +21,7 @@ function start(options: Parameters<typeof harness>[0]): { h: Harness; done: Prom
 /** Every replica of every device says it is ready, and every host sends a heartbeat. */
 function readyAll(h: Harness, devices: number, replicas: number): void {
   for (let device = 0; device < devices; device += 1) {
-    h.transport.emit({ kind: 'heartbeat', device, pid: h.launcher.host(device).pid });
+    h.transport.emit({ kind: 'heartbeat', device, pid: h.launcher.host(device).pid, incarnation: 0 });
     for (let replica = 0; replica < replicas; replica += 1) h.transport.emit({ kind: 'ready', device, replica, pid: 5000 + device * 10 + replica, generation: 0 });
   }
 }
@@ -62,7 +62,7 @@ describe('session with fake hosts', () => {
     const { h, done } = start({ devices: 2, replicas: 2, items: 40, batchSize: 4 });
     await settle();
     expect(h.launcher.hosts.map((host) => host.spec.config.device_label)).toEqual(['cpu:0', 'cpu:1']);
-    expect(h.launcher.hosts[0]?.spec.config).toMatchObject({ protocol_version: PROTOCOL_VERSION, replicas: 2, generations: [0, 0], task_endpoints: ['ipc://fake/task-0-0', 'ipc://fake/task-0-1'] });
+    expect(h.launcher.hosts[0]?.spec.config).toMatchObject({ protocol_version: PROTOCOL_VERSION, replicas: 2, slots: 2, generations: [0, 0], incarnation: 0, endpoint: 'ipc://fake/controller', curve: {} });
     readyAll(h, 2, 2);
     await answerEverything(h);
     expect(await done).toBe(0);
@@ -109,7 +109,7 @@ describe('session with fake hosts', () => {
     await settle();
     const silent = h.launcher.host(0);
     h.clock.advance(31_000);
-    h.transport.emit({ kind: 'heartbeat', device: 1, pid: h.launcher.host(1).pid }); // device 1 speaks; device 0 does not
+    h.transport.emit({ kind: 'heartbeat', device: 1, pid: h.launcher.host(1).pid, incarnation: 0 }); // device 1 speaks; device 0 does not
     h.clock.tick();
     await settle();
     expect(h.stderr.join('')).toMatch(/cpu:0: the device host \(pid 1000\) sent no heartbeat for 30 s/);
@@ -205,7 +205,7 @@ describe('session with fake hosts', () => {
   it('a replica with nothing gets a batch taken back from another: asked once, handed out again only once confirmed', async () => {
     const { h, done } = start({ devices: 2, replicas: 1, items: 16, batchSize: 2, prefetch: 4 });
     await settle();
-    h.transport.emit({ kind: 'heartbeat', device: 0, pid: h.launcher.host(0).pid });
+    h.transport.emit({ kind: 'heartbeat', device: 0, pid: h.launcher.host(0).pid, incarnation: 0 });
     h.transport.emit({ kind: 'ready', device: 0, replica: 0, pid: 5000, generation: 0 });
     await settle();
     const onZero = h.transport.batches();

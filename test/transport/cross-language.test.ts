@@ -1,10 +1,17 @@
-/** Both codecs agree: what Python encodes Node decodes exactly, and the other way round. */
+/**
+ * Both codecs agree: what Python encodes Node decodes exactly, and the other way round. Both
+ * sides' message shapes, routing ids and launch config agree too.
+ */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { NdArray, decode, encode, type Dtype } from '../../src/transport/codec.js';
-import { batchMessage, parseEvent, shutdownCommand, startCommand, stopMessage, takeBackMessage, takeBackTopic } from '../../src/transport/messages.js';
+import { batchMessage, heartbeatCommand, hostRoute, parseEvent, shutdownCommand, startCommand, stopMessage, takeBackMessage, takeBackRoute, taskRoute } from '../../src/transport/messages.js';
+import { writeHostConfigFile } from '../../src/launch/config-file.js';
+import { hostLaunchConfig } from '../../src/launch/host-config.js';
 import { pythonEnv } from '../../src/workers/python.js';
-import { PYTHON, fixture } from '../helpers/cli.js';
+import { PYTHON, fixture, scratchDir } from '../helpers/cli.js';
 
 function array(dtype: Dtype, shape: number[], typed: ArrayBufferView): NdArray {
   return new NdArray(dtype, shape, new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
@@ -76,7 +83,7 @@ describe('the TypeScript and Python message shapes agree', () => {
   });
 
   it('Python understands every command Node builds', async () => {
-    const commands = [batchMessage(7, ['a.png', { id: 'x' }]), takeBackMessage(7), stopMessage, startCommand(1, 4), shutdownCommand];
+    const commands = [batchMessage(7, ['a.png', { id: 'x' }]), takeBackMessage(7), stopMessage, startCommand(1, 4), shutdownCommand, heartbeatCommand];
     const result = await execa(PYTHON, [fixture('protocol_peer.py'), 'commands'], { env: pythonEnv(), input: encode(commands), reject: false });
     expect(result.stderr).toBe('');
     expect(result.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
@@ -85,13 +92,41 @@ describe('the TypeScript and Python message shapes agree', () => {
       { kind: 'stop', batch: -1, inputs: [] },
       { kind: 'start', replica: 1, generation: 4 },
       { kind: 'shutdown', replica: -1, generation: -1 },
+      { kind: 'heartbeat', replica: -1, generation: -1 },
     ]);
   });
 
-  it('both sides name a replica\'s take-back topic alike (a replica hears its own take-backs only)', async () => {
-    for (const [device, replica] of [[0, 0], [1, 10], [12, 3]] as const) {
-      const { stdout } = await execa(PYTHON, [fixture('protocol_peer.py'), 'topic', String(device), String(replica)], { env: pythonEnv() });
-      expect(stdout).toBe(takeBackTopic(device, replica));
-    }
+  it.each([
+    ['ipc', { endpoint: 'ipc:///tmp/run/controller', curve: undefined }],
+    ['tcp', { endpoint: 'tcp://10.0.0.5:5555', curve: { server_public: 'a'.repeat(40), client_public: 'b'.repeat(40), client_secret: 'c'.repeat(40) } }],
+  ] as const)('a device host accepts the launch config the controller builds (%s)', async (_, access) => {
+    const template = { python: 'python3', script: '/s.py', options: { k: 'v' }, threadsPerReplica: 2, slotsPerDevice: 3, heartbeatTimeoutMs: 30_000 };
+    const device = { index: 1, kind: 'cpu' as const, label: 'cpu:1', visibleDevices: '' };
+    const config = hostLaunchConfig(template, { device, incarnation: 4, generations: [2, 0] }, access);
+    const result = await execa(PYTHON, [fixture('protocol_peer.py'), 'config'], { env: pythonEnv(), input: JSON.stringify(config), reject: false });
+    expect(result.stderr).toBe('');
+    const { protocol_version: _version, ...rest } = config;
+    expect(JSON.parse(result.stdout)).toEqual(rest);
+  });
+
+  it('a launch config written for a launcher is readable by its owner only, and a device host reads it', async () => {
+    const template = { python: 'python3', script: '/s.py', options: {}, threadsPerReplica: 0, slotsPerDevice: 1, heartbeatTimeoutMs: 5_000 };
+    const device = { index: 0, kind: 'cpu' as const, label: 'cpu:0', visibleDevices: '' };
+    const keys = { server_public: 'a'.repeat(40), client_public: 'b'.repeat(40), client_secret: 'c'.repeat(40) };
+    const config = { ...hostLaunchConfig(template, { device, incarnation: 0, generations: [0] }, { endpoint: 'tcp://10.0.0.5:5555', curve: keys }), controller_pid: 0 };
+    const file = writeHostConfigFile(path.join(scratchDir(), 'host.json'), config);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(() => writeHostConfigFile(file, config)).toThrow(/EEXIST/); // never over another file
+    const result = await execa(PYTHON, ['-c', `from gpu_orchestrate_worker.launch_config import HostConfig; print(HostConfig.load(${JSON.stringify(file)}).curve["client_secret"])`], { env: pythonEnv(), reject: false });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(keys.client_secret);
+  });
+
+  it('both sides name each start of a replica\'s sockets and of a host alike (what is sent reaches that start only)', async () => {
+    const { stdout } = await execa(PYTHON, [fixture('protocol_peer.py'), 'routes'], { env: pythonEnv() });
+    const replica = { device: 0, replica: 1, generation: 3 };
+    const other = { device: 12, replica: 10, generation: 0 };
+    expect(stdout.split('\n')).toEqual([taskRoute(replica), takeBackRoute(replica), taskRoute(other), takeBackRoute(other), hostRoute({ device: 2, incarnation: 5 })]);
+    expect(new Set(stdout.split('\n')).size).toBe(5);
   });
 });
