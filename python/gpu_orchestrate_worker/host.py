@@ -168,6 +168,9 @@ def host_main(config: HostConfig, ignore_sigterm: bool = False) -> int:
     code = EXIT_SHARED_ERROR
     if error is None:
         code = host.serve()
+        # The last message: a host that someone else started (--launcher external) is known to be
+        # gone by it, and the controller does not close its sockets before it came.
+        host.send(protocol.host_exit(config.device_index, pid, config.incarnation, code))
     else:
         host.send(protocol.shared_error(config.device_index, pid, error))
     events.close()

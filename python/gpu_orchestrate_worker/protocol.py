@@ -103,6 +103,11 @@ def heartbeat(device: int, pid: int, incarnation: int) -> dict[str, Any]:
     return {"v": PROTOCOL_VERSION, "kind": "heartbeat", "device": device, "pid": pid, "incarnation": incarnation}
 
 
+def host_exit(device: int, pid: int, incarnation: int, exitcode: int) -> dict[str, Any]:
+    """The host's last message: it is leaving, with this exit status (how a host the controller did not start says it is gone)."""
+    return {"v": PROTOCOL_VERSION, "kind": "host_exit", "device": device, "pid": pid, "incarnation": incarnation, "exitcode": exitcode}
+
+
 def telemetry(
     device: int, pid: int, memory_used: int, memory_free: int, memory_total: int, utilization: float | None, source: str
 ) -> dict[str, Any]:

@@ -24,6 +24,13 @@ export const JOIN_VARIABLE = 'GPU_ORCHESTRATE_JOIN';
 /** In the join folder: how many ranks the run has (python remote.py, RANKS_FILE). */
 const RANKS_FILE = 'ranks.json';
 
+/**
+ * After the shutdown command, how long a joined host has to send its last message (host_exit)
+ * before it counts as gone anyway: the controller then closes its socket, and a command still on
+ * its way would be lost (the host would wait out the heartbeat timeout and exit 69).
+ */
+const LEAVE_WAIT_MS = 5_000;
+
 /** A host someone else started: the controller only hears it, and cannot see it end. */
 class JoiningHost implements HostHandle {
   readonly pid = undefined;
@@ -31,15 +38,24 @@ class JoiningHost implements HostHandle {
   readonly ownProcess = false;
   readonly exited: Promise<Death>;
   private settle: (death: Death) => void = () => undefined;
+  private leaving: NodeJS.Timeout | undefined;
 
   constructor() {
     this.exited = new Promise((resolve) => {
-      this.settle = resolve;
+      this.settle = (death) => {
+        clearTimeout(this.leaving);
+        resolve(death);
+      };
     });
   }
 
   stop(): void {
-    this.settle(launcherDeath(undefined, 'it was told to shut down (its own launcher owns its process)'));
+    // The shutdown command (fleet) does the asking; its own launcher owns the process.
+    this.leaving ??= setTimeout(() => this.settle(launcherDeath(undefined, `it was told to shut down and did not say it left within ${LEAVE_WAIT_MS / 1000} s`)), LEAVE_WAIT_MS);
+  }
+
+  left(exitcode: number): void {
+    this.settle(launcherDeath(undefined, `it left the run (exit code ${exitcode})`, exitcode));
   }
 
   kill(): void {

@@ -31,9 +31,11 @@ export interface HostHandle {
   readonly firstHeartbeatAllowanceMs?: number;
   /**
    * False for a host that someone else started and only the wire tells of (external): the
-   * controller cannot see it end, so it counts as gone once told to shut down (fleet.stopAll).
+   * controller cannot see it end, so stop() only starts a wait for its last message (`left`).
    */
   readonly ownProcess?: boolean;
+  /** The host's last message came (host_exit): for a handle that cannot see its process end, it is gone now. */
+  left?(exitcode: number): void;
   /** Ask it to stop its replicas and exit (SIGTERM); it is killed if it has not after a grace period. */
   stop(): void;
   /** At once (SIGKILL): for a host that stopped answering. Its replicas die with it. */

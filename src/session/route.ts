@@ -22,6 +22,10 @@ export function routeMessage(session: Session, received: Received): void {
     session.warnings.warn('unknown', `ignored a ${event.kind} message for unknown device ${event.device}${'replica' in event ? ` replica ${event.replica}` : ''}`);
     return;
   }
+  if (event.kind === 'host_exit') {
+    fleet.hostLeft(event.device, event.incarnation, event.exitcode); // also a removed device's: it was told to leave
+    return;
+  }
   if (fleet.isRemoved(event.device)) return;
   const { device, stats } = entry;
   const now = session.clock.now();

@@ -131,6 +131,22 @@ function onSignal(session: Session, name: NodeJS.Signals): void {
   session.view.log(`${name}: no new work; waiting up to ${session.config.graceSeconds} s for the ${session.scheduler.inFlightItems} item(s) in flight. Press Ctrl-C again to stop at once.`);
 }
 
+/**
+ * While hosts stop, the one message that still matters is a host's last (host_exit): a host that
+ * someone else started counts as gone by it, and the sockets must stay open until it came, or the
+ * shutdown command still on its way to that host would be lost with them.
+ */
+async function whileStopping(session: Session, stopped: Promise<void>): Promise<void> {
+  let done = false;
+  const ended = stopped.then(() => {
+    done = true;
+  });
+  while (!done) {
+    const event = await Promise.race([session.queue.next(), ended]);
+    if (event?.type === 'message' && event.received.ok && event.received.event.kind === 'host_exit') routeMessage(session, event.received);
+  }
+}
+
 async function stop(session: Session): Promise<void> {
   const { flags } = session;
   // A batch still running when --grace ran out is cut: its replica cannot take a stop message,
@@ -139,7 +155,7 @@ async function stop(session: Session): Promise<void> {
   const mode = flags.abortNow ? 'kill' : flags.fatal || cut ? 'terminate' : 'clean';
   session.feed.stop();
   try {
-    await session.fleet.stopAll(mode, STOP_TIMEOUT_MS, session.clock.now());
+    await whileStopping(session, session.fleet.stopAll(mode, STOP_TIMEOUT_MS, session.clock.now()));
   } finally {
     for (const { stats } of session.devices) {
       stats.finishedAt ??= session.clock.now();

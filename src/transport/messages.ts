@@ -45,6 +45,9 @@ export const eventSchema = z.discriminatedUnion('kind', [
   // A host's heartbeat names which start of the device's host it is (a remote host's pid means
   // nothing to the controller), so a replaced host's late heartbeats do not count.
   z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('heartbeat'), device, pid: z.number().int(), incarnation: z.number().int().nonnegative() }),
+  // A host's last message, once its replicas have exited: how a host that someone else started
+  // (--launcher external) is known to be gone.
+  z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('host_exit'), device, pid: z.number().int(), incarnation: z.number().int().nonnegative(), exitcode: z.number().int() }),
   // From a device host every few seconds: its device's memory in bytes (see protocol.py for
   // what each source measures) and utilization in percent when the source knows it.
   z.object({

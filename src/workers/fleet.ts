@@ -209,6 +209,12 @@ export class Fleet {
     this.checkedIn.add(device);
   }
 
+  /** A host's last message (host_exit): a handle that cannot see its process end learns it here. */
+  hostLeft(device: number, incarnation: number, exitcode: number): void {
+    const entry = this.hosts.get(device);
+    if (entry && entry.incarnation === incarnation) entry.host.left?.(exitcode);
+  }
+
   /** The controller's heartbeat to every host in the run, once a second: a host that stops hearing it stops. */
   heartbeatHosts(now: number): void {
     if (now - this.lastHeartbeatSent < HEARTBEAT_EVERY_MS) return;
@@ -266,7 +272,7 @@ export class Fleet {
         this.transport.command(this.hostPeer(device.index), shutdownCommand);
       }
     }
-    // A host that someone else started is told to shut down, and that is all the controller can do.
+    // A host that someone else started is told to shut down; it is gone when it says so (hostLeft).
     if (mode === 'clean') for (const host of hosts) if (host.ownProcess === false) host.stop();
     const exited = Promise.all(hosts.map((host) => host.exited));
     // A host that has gone silent cannot stop cleanly: do not wait for it.

@@ -1,6 +1,6 @@
 import { readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ExternalLauncher, JOIN_VARIABLE } from '../../src/launch/external.js';
 import { hostEnvironment, hostLaunchConfig } from '../../src/launch/host-config.js';
 import { rankDevices } from '../../src/launch/node-devices.js';
@@ -39,19 +39,30 @@ describe('--launcher external', () => {
     expect(existsSync(folder)).toBe(false);
   });
 
-  it('a joined host that goes silent is given up on, and one told to shut down counts as gone', async () => {
+  it('a joined host that goes silent is given up on; one told to shut down is gone when it says it left, or after a wait', async () => {
     const launcher = new ExternalLauncher('python3', 2);
+    vi.useFakeTimers();
     try {
       const [device] = rankDevices(1, { kind: 'cpu', count: 1 });
       const spec = { device: device!, python: 'python3', config: hostLaunchConfig(template, { device: device!, incarnation: 0, generations: [0] }, access), env: {}, onOutput: () => undefined };
       const silent = launcher.start(spec);
       expect(silent.ownProcess).toBe(false);
       silent.kill();
-      expect(describeDeath(await silent.exited)).toMatch(/stopped sending heartbeats.*rejoins|joins in its place/);
-      const told = launcher.start(spec);
-      told.stop();
-      expect(describeDeath(await told.exited)).toMatch(/told to shut down/);
+      expect(describeDeath(await silent.exited)).toMatch(/stopped sending heartbeats.*joins in its place/);
+      const leaving = launcher.start(spec);
+      let settled = false;
+      void leaving.exited.then(() => (settled = true));
+      leaving.stop();
+      await vi.advanceTimersByTimeAsync(4_000);
+      expect(settled).toBe(false); // the shutdown command may still be on its way: the sockets stay open
+      leaving.left?.(0);
+      expect(describeDeath(await leaving.exited)).toBe('the device host is gone: it left the run (exit code 0)');
+      const mute = launcher.start(spec);
+      mute.stop();
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(describeDeath(await mute.exited)).toMatch(/told to shut down and did not say it left within 5 s/);
     } finally {
+      vi.useRealTimers();
       launcher.close();
     }
   });

@@ -73,7 +73,7 @@ describe('the TypeScript and Python message shapes agree', () => {
       expect(parsed, JSON.stringify(event)).toMatchObject({ ok: true });
       return parsed.ok ? parsed.event.kind : 'rejected';
     });
-    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat', 'telemetry', 'shared_error', 'taken_back']));
+    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat', 'telemetry', 'shared_error', 'taken_back', 'host_exit']));
     // Bytes and percentages arrive as the numbers Python sent, utilization null when unknown.
     const telemetry = events.map((event) => parseEvent(event)).flatMap((parsed) => (parsed.ok && parsed.event.kind === 'telemetry' ? [parsed.event] : []));
     expect(telemetry.map(({ memory_used, memory_free, memory_total, utilization, source }) => ({ memory_used, memory_free, memory_total, utilization, source }))).toEqual([
