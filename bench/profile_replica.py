@@ -1,10 +1,11 @@
 """Profile one replica's loop with cProfile, the controller played by this script.
 
-    PYTHONPATH=python python3 bench/profile_replica.py [--batches 20000] [--batch-size 1]
+    PYTHONPATH=python python3 bench/profile_replica.py [--batches 20000] [--batch-size 1] [--credit 2]
 
 It binds the socket the controller binds (a ROUTER), runs replica_main in this process under cProfile
-(the replica's loop in a thread, this script feeding it batches with two in flight, as the
-controller's credit does), and prints the replica's CPU time per batch and the top functions.
+(the replica's loop in a thread, this script feeding it batches with --credit in flight, as the
+controller's credit does: the batches it may send at once go in one message), and prints the
+replica's CPU time per batch, the messages each way, and the top functions.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--script", default=str(NOOP))
+    parser.add_argument("--credit", type=int, default=2)
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="go-profile-")
     atexit.register(shutil.rmtree, folder, True)  # the socket folder goes, however the script ends
@@ -50,7 +52,7 @@ def main() -> None:
 
     def receive() -> dict:
         while True:  # skips the sockets' empty hellos (ZMQ_PROBE_ROUTER)
-            payload = controller.recv_multipart()[-1]
+            payload = controller.recv_multipart()[1]
             if payload:
                 return codec.decode(payload)
     config = ReplicaConfig(host=host, replica=0, generation=0, parent_pid=os.getppid())  # the replica watches its parent: ours
@@ -83,19 +85,24 @@ def main() -> None:
     inputs = list(range(args.batch_size))
     in_flight = 0
     sent = 0
+    messages = {"sent": 0, "received": 0}
     started = time.perf_counter()
     while sent < args.batches or in_flight:
-        while in_flight < 2 and sent < args.batches:
-            controller.send_multipart([task_route, codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "batch", "batch": sent, "inputs": inputs})])
+        bundle = []
+        while in_flight < args.credit and sent < args.batches:
+            bundle.append({"batch": sent, "inputs": inputs})
             sent += 1
             in_flight += 1
-        receive()
-        in_flight -= 1
+        if bundle:
+            controller.send_multipart([task_route, codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "batches", "batches": bundle})])
+            messages["sent"] += 1
+        in_flight -= len(receive()["results"])
+        messages["received"] += 1
     wall = time.perf_counter() - started
     cpu["seconds"] = time.clock_gettime(replica_clock) - cpu_at_ready
     controller.send_multipart([task_route, codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "stop"})])
     thread.join()
-    print(f"{args.batches} batches of {args.batch_size}: {args.batches / wall:.0f} batches/s; replica CPU {cpu['seconds'] / args.batches * 1e6:.1f} us per batch (profiled: cProfile adds to it)")
+    print(f"{args.batches} batches of {args.batch_size}, credit {args.credit}: {args.batches / wall:.0f} batches/s; replica CPU {cpu['seconds'] / args.batches * 1e6:.1f} us per batch (profiled: cProfile adds to it); messages {messages['sent']} sent, {messages['received']} received")
     pstats.Stats(profile).sort_stats("tottime").print_stats(18)
 
 

@@ -71,7 +71,7 @@ class Host:
 
     def report(self, exit: ReplicaExit | None) -> None:
         if exit is not None:
-            self.send(protocol.replica_exit(self.config.device_index, exit.replica, exit.pid, exit.exitcode, exit.generation))
+            self.send(protocol.replica_exit(self.config.device_index, exit.replica, exit.pid, exit.exitcode, exit.generation, exit.running))
 
     def obey(self, raw: bytes) -> bool:
         """Carry out one control message; True when it is the shutdown command."""

@@ -46,26 +46,31 @@ class Intake:
     def _receive(self) -> None:
         while True:
             try:
-                kind, batch, inputs = protocol.parse_task(codec.decode(self._tasks.recv()))
+                kind, batches = protocol.parse_task(codec.decode(self._tasks.recv()))
             except Exception as exc:  # a malformed message, or the socket failed: next() raises it
                 self._arrived.put(exc)
                 return
             if kind == "stop":
                 self._arrived.put(self._STOP)
                 return
-            # A batch already taken back (its take-back came first) is not prepared; one taken
-            # back between this check and the store below is prepared in vain, never run.
-            prepared = None if self._take_backs.is_taken(batch) else self._prepare(inputs)
-            arrived = Arrived(batch, inputs, prepared)
-            with self._lock:
-                self._waiting[batch] = arrived
-            self._arrived.put(arrived)
+            for batch, inputs in batches:  # one message may carry several: each starts at once
+                # A batch already taken back (its take-back came first) is not prepared; one taken
+                # back between this check and the store below is prepared in vain, never run.
+                prepared = None if self._take_backs.is_taken(batch) else self._prepare(inputs)
+                arrived = Arrived(batch, inputs, prepared)
+                with self._lock:
+                    self._waiting[batch] = arrived
+                self._arrived.put(arrived)
 
     def _taken_back(self, batch: int) -> None:
         with self._lock:
             found = self._waiting.pop(batch, None)
         if found is not None and found.prepared is not None:
             self._cancel(found.prepared)
+
+    def waiting(self) -> bool:
+        """Has a batch (or the stop message) arrived that the serve loop has not taken yet?"""
+        return not self._arrived.empty()
 
     def next(self) -> Arrived | None:
         """The next batch to run; None once told to stop."""

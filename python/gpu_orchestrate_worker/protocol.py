@@ -8,9 +8,12 @@ it. Those it is sent to name themselves with a routing id (below), new for each 
 restarted process never receives what was meant for the one it replaces.
 
 Controller -> replica, on its task socket (routing id task_route):
-    {"v", "kind": "batch", "batch": int, "inputs": [item, ...]}
+    {"v", "kind": "batches", "batches": [{"batch": int, "inputs": [item, ...]}, ...]}
     {"v", "kind": "stop"}
-    Batch ids on one replica's task socket only grow (take_back.py relies on it).
+    One message carries every batch the controller hands that replica at once (its credit:
+    --prefetch, more for batches that finish in well under a millisecond). Batch ids on one
+    replica's task socket only grow, within a message and from one message to the next
+    (take_back.py relies on it).
 
 Controller -> replica, on its take-back socket (routing id take_back_route), read by a thread:
     {"v", "kind": "take_back", "batch": int}   # give it back if it has not started
@@ -23,11 +26,13 @@ Controller -> device host, on its command socket (routing id host_route):
 
 Replica or host -> controller (a DEALER of their own, no routing id needed):
     {"v", "kind": "ready",        "device", "replica", "pid", "generation"}
-    {"v", "kind": "result",       "device", "replica", "batch", "outcomes": [outcome, ...],
-                                  "batch_size_hint": int | None}
+    {"v", "kind": "results",      "device", "replica", "results": [entry, ...]}
+                                  # every batch finished since the replica's last send (results.py)
     {"v", "kind": "script_error", "device", "replica", "pid", "error"}   # import / contract
     {"v", "kind": "setup_error",  "device", "replica", "pid", "error"}   # setup() raised
-    {"v", "kind": "replica_exit", "device", "replica", "pid", "exitcode", "generation"}  # host
+    {"v", "kind": "replica_exit", "device", "replica", "pid", "exitcode", "generation",
+                                  "running": int | None}   # host; running: the batch the replica
+                                  # had started and not finished when it exited (None: none)
     {"v", "kind": "heartbeat",    "device", "pid", "incarnation"}         # host, every second
     {"v", "kind": "telemetry",    "device", "pid", "memory_used", "memory_free", "memory_total",
                                   "utilization": float | None, "source": str} # host, every 2 s
@@ -41,10 +46,17 @@ the host and its replicas as "used", the machine's available memory as "free", i
 "total", and no utilization. "source" says which reading it is ("nvml", "nvidia-smi",
 "torch.cuda", "pss").
 
+An entry is {"batch": int, "outcomes": [outcome, ...], "batch_size_hint": int | None,
+             "busy": float}: one batch's outcomes in its order; "busy" is the seconds the replica
+spent on the batch (taken off its queue to result encoded, preprocess waits included), from
+which the controller sizes the replica's credit.
 An outcome is {"ok": True, "result": value, "seconds": float}
           or {"ok": False, "error": error, "seconds": float, "oom": bool};
 an error is {"type": str, "message": str, "traceback": str}. "oom" marks an item that ran out of
 device memory alone: the controller hands it back to be retried (on another device if it can).
+A message may be several ZeroMQ frames: the first is the msgpack message; an array of at least
+codec.FRAME_BYTES travels as a frame of its own after it, named in the message by its place
+(codec.py: extension type 2), so its bytes are neither copied into the message nor out of it.
 "batch_size_hint" is set when the batch ran out of memory and was split: the largest size that
 then ran, which the controller uses for that device's next batches.
 """
@@ -54,10 +66,15 @@ from __future__ import annotations
 import traceback as traceback_module
 from typing import Any, TypedDict
 
+import msgpack
+
 # 2: take_back moved off the task socket to the take-back publisher.
 # 3: one controller socket (a ROUTER) addressed by routing ids; the controller's heartbeat to each
 #    host; a host's heartbeat names its incarnation.
-PROTOCOL_VERSION = 3
+# 4: bundles: several batches in one task message ("batches"), the results of several batches in
+#    one message ("results", with each batch's busy seconds); large arrays as frames of their own
+#    (extension type 2); replica_exit names the batch that was running.
+PROTOCOL_VERSION = 4
 # How often a host sends its heartbeat; the controller takes a host that stays silent much longer
 # (HEARTBEAT_TIMEOUT_MS in src/workers/fleet.ts, 30 s by default) for hung.
 HEARTBEAT_SECONDS = 1.0
@@ -85,18 +102,20 @@ def ready(device: int, replica: int, pid: int, generation: int) -> dict[str, Any
     return {"v": PROTOCOL_VERSION, "kind": "ready", "device": device, "replica": replica, "pid": pid, "generation": generation}
 
 
-def result(
-    device: int, replica: int, batch: int, outcomes: list[dict[str, Any]], batch_size_hint: int | None = None
-) -> dict[str, Any]:
-    return {
-        "v": PROTOCOL_VERSION,
-        "kind": "result",
-        "device": device,
-        "replica": replica,
-        "batch": batch,
-        "outcomes": outcomes,
-        "batch_size_hint": batch_size_hint,
-    }
+def result_entry(batch: int, outcomes: list[dict[str, Any]], batch_size_hint: int | None = None, busy: float = 0.0) -> dict[str, Any]:
+    """One finished batch, as an entry of a results message."""
+    return {"batch": batch, "outcomes": outcomes, "batch_size_hint": batch_size_hint, "busy": busy}
+
+
+def results_message(device: int, replica: int, entries: list[bytes]) -> bytes:
+    """A results message from entries encoded already (each as it finished: results.py).
+
+    msgpack has no way to embed bytes that are msgpack already, so the map is written by hand:
+    its first four pairs encoded as usual, then "results" and the array of the entries.
+    """
+    head = msgpack.packb({"v": PROTOCOL_VERSION, "kind": "results", "device": device, "replica": replica})
+    assert head[0] == 0x84  # a fixmap of four pairs: the fifth is added below
+    return b"".join([b"\x85", head[1:], msgpack.packb("results"), msgpack.Packer().pack_array_header(len(entries)), *entries])
 
 
 def heartbeat(device: int, pid: int, incarnation: int) -> dict[str, Any]:
@@ -138,7 +157,7 @@ def taken_back(device: int, replica: int, batch: int) -> dict[str, Any]:
     return {"v": PROTOCOL_VERSION, "kind": "taken_back", "device": device, "replica": replica, "batch": batch}
 
 
-def replica_exit(device: int, replica: int, pid: int, exitcode: int | None, generation: int) -> dict[str, Any]:
+def replica_exit(device: int, replica: int, pid: int, exitcode: int | None, generation: int, running: int | None = None) -> dict[str, Any]:
     return {
         "v": PROTOCOL_VERSION,
         "kind": "replica_exit",
@@ -147,23 +166,30 @@ def replica_exit(device: int, replica: int, pid: int, exitcode: int | None, gene
         "pid": pid,
         "exitcode": exitcode,
         "generation": generation,
+        "running": running,
     }
 
 
-def parse_task(message: Any) -> tuple[str, int, list[Any]]:
-    """Validate a controller -> replica message; returns (kind, batch id, inputs)."""
+def parse_task(message: Any) -> tuple[str, list[tuple[int, list[Any]]]]:
+    """Validate a controller -> replica message; returns (kind, [(batch id, inputs), ...])."""
     if not isinstance(message, dict):
         raise ProtocolError(f"expected a map, got {type(message).__name__}")
     if message.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"protocol version {message.get('v')!r}, this worker speaks {PROTOCOL_VERSION}")
     kind = message.get("kind")
     if kind == "stop":
-        return "stop", -1, []
-    if kind == "batch":
-        batch, inputs = message.get("batch"), message.get("inputs")
-        if not isinstance(batch, int) or not isinstance(inputs, list) or not inputs:
-            raise ProtocolError("a batch needs an integer 'batch' and a non-empty list 'inputs'")
-        return "batch", batch, inputs
+        return "stop", []
+    if kind == "batches":
+        entries = message.get("batches")
+        if not isinstance(entries, list) or not entries:
+            raise ProtocolError("a batches message needs a non-empty list 'batches'")
+        batches = []
+        for entry in entries:
+            batch, inputs = (entry.get("batch"), entry.get("inputs")) if isinstance(entry, dict) else (None, None)
+            if not isinstance(batch, int) or isinstance(batch, bool) or not isinstance(inputs, list) or not inputs:
+                raise ProtocolError("each batch needs an integer 'batch' and a non-empty list 'inputs'")
+            batches.append((batch, inputs))
+        return "batches", batches
     raise ProtocolError(f"unknown message kind {kind!r}")
 
 

@@ -25,6 +25,7 @@ from .oom import free_device_memory, is_out_of_memory
 from .parent_watch import die_with_parent
 from .script import Context, ScriptError, load, preprocess_for
 from .shared import unwrap
+from .results import ResultSender
 from .take_back import TakeBacks, listen
 
 # Exit codes a replica uses on purpose; the host reports them, the controller explains them.
@@ -42,6 +43,7 @@ class ReplicaConfig:
     generation: int  # how many times the controller has started this replica before
     parent_pid: int  # the host's
     shared: Any = field(default_factory=dict)  # the host's load_shared data (shared.py): handles, not copies
+    running: Any = None  # the running-batch marker the host reads when this replica exits (take_back.py)
 
     @property
     def task_route(self) -> bytes:
@@ -118,23 +120,6 @@ def run_batch(
     return run_batch(infer, model, inputs[:middle], oom_split) + run_batch(infer, model, inputs[middle:], oom_split)
 
 
-def encode_result(message: dict[str, Any]) -> bytes:
-    """Encode a result message; an item whose result cannot travel fails alone, with the reason."""
-    try:
-        return codec.encode(message)
-    except (TypeError, ValueError, OverflowError):
-        outcomes = []
-        for outcome in message["outcomes"]:
-            try:
-                codec.encode(outcome)
-                outcomes.append(outcome)
-            except (TypeError, ValueError, OverflowError) as exc:
-                error = protocol.error_info(exc)
-                error["message"] = f"the result cannot be sent to the controller: {exc}"
-                outcomes.append({"ok": False, "error": error, "seconds": outcome["seconds"]})
-        return codec.encode({**message, "outcomes": outcomes})
-
-
 def _limit_threads(threads: int) -> None:
     if threads <= 0:
         return
@@ -147,14 +132,18 @@ def _limit_threads(threads: int) -> None:
         pass  # already set by the script's import; the intra-op limit is what matters
 
 
-def serve(source: BatchSource, infer: Callable[[Any, list[Any]], Any], model: Any, events: Any, config: ReplicaConfig) -> None:
-    """Infer each batch from the source and send its result, until the source ends (the stop message)."""
+def serve(source: BatchSource, infer: Callable[[Any, list[Any]], Any], model: Any, sender: ResultSender) -> None:
+    """Infer each batch from the source and hand its result to the sender, until the source ends
+    (the stop message); then send what is held."""
     with closing(source):  # the preprocess source's pool is shut down, however the loop ends
         for ready in source:
+            sender.started()
             oom_split = OomSplit()
             from_infer = run_batch(infer, model, ready.inputs, oom_split) if ready.inputs else []
-            message = protocol.result(config.host.device_index, config.replica, ready.batch, ready.outcomes(from_infer), oom_split.hint())
-            events.send(encode_result(message), copy=False)
+            busy = time.perf_counter() - ready.taken_at
+            sender.finished(protocol.result_entry(ready.batch, ready.outcomes(from_infer), oom_split.hint(), busy), source.waiting())
+            source.finished(ready.batch)
+    sender.flush()
 
 
 def listen_for_take_backs(context: Any, config: ReplicaConfig) -> TakeBacks:
@@ -167,7 +156,7 @@ def listen_for_take_backs(context: Any, config: ReplicaConfig) -> TakeBacks:
     def confirm(batch: int) -> None:
         socket.send(codec.encode(protocol.taken_back(host.device_index, config.replica, batch)))
 
-    take_backs = TakeBacks()
+    take_backs = TakeBacks(config.running)
     listen(socket, take_backs, confirm, socket.close)
     return take_backs
 
@@ -219,12 +208,15 @@ def replica_main(config: ReplicaConfig) -> None:
         source = received_batches(tasks, take_backs)
     else:
         source = preprocessed_batches(tasks, preprocess_for(script.preprocess, ctx), host.threads_per_replica, take_backs)
+    sender = ResultSender(events, host.device_index, config.replica)
     try:
-        serve(source, script.infer, model, events, config)
+        serve(source, script.infer, model, sender)
     except (protocol.ProtocolError, ValueError) as exc:
         # Only the controller writes to this socket: a bad message means a version mismatch.
+        sender.close()  # what finished before it goes first
         report_failure("script_error", protocol.ProtocolError(f"bad task message: {exc}"), EXIT_PROTOCOL_ERROR)
         return
+    sender.close()
 
     if script.teardown is not None:
         script.teardown(model)

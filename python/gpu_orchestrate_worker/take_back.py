@@ -17,7 +17,13 @@ The two sockets are not ordered with each other: a take-back may arrive before i
 That is why the state is "which ids have passed" rather than "which batches are here": ids on one
 replica's task socket only grow (the controller numbers batches as it sends them), so an id at
 or below the last one the serve loop took off the socket has started or been skipped, and any
-other has not started yet.
+other has not started yet. A message may carry several batches (protocol.py); the serve loop
+takes them one by one, so "taken off the socket" means taken by the serve loop, in id order.
+
+The batch that started and has not finished is also written to `running`, a number in memory
+shared with the device host (replica_processes.py): when the replica dies, the host reports it,
+and the controller blames that batch alone. The results of batches finished before it may not
+have been sent yet (results.py): those batches are run again, unpunished.
 """
 
 from __future__ import annotations
@@ -31,10 +37,22 @@ import zmq
 from . import codec, protocol
 
 
-class TakeBacks:
-    """Shared by the serve loop (start) and the take-back listener (take_back)."""
+class RunningBatch:
+    """The running-batch marker when no host shares one (tests, the profiler): a plain holder."""
 
     def __init__(self) -> None:
+        self.value = NOT_RUNNING
+
+
+NOT_RUNNING = -1
+
+
+class TakeBacks:
+    """Shared by the serve loop (start, finished) and the take-back listener (take_back)."""
+
+    def __init__(self, running: Any = None) -> None:
+        # The host's shared number (multiprocessing.RawValue('q')), or a holder of our own.
+        self.running = running if running is not None else RunningBatch()
         self._lock = threading.Lock()
         self._passed = -1  # the highest batch id taken off the task socket (started or skipped)
         self._taken: set[int] = set()  # taken back and not yet off the task socket
@@ -51,7 +69,13 @@ class TakeBacks:
             if batch in self._taken:
                 self._taken.remove(batch)
                 return False
+            self.running.value = batch
             return True
+
+    def finished(self, batch: int) -> None:
+        """The batch's result is encoded: a death from now on is not its doing."""
+        if self.running.value == batch:
+            self.running.value = NOT_RUNNING
 
     def take_back(self, batch: int) -> bool:
         """The controller asks for this batch back: True (confirm it) when it has not started."""

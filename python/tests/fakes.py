@@ -37,10 +37,16 @@ def host_config(**changes: Any) -> HostConfig:
 
 
 def task(kind: str, batch: int = 0, inputs: list[Any] | None = None) -> bytes:
-    message: dict[str, Any] = {"v": protocol.PROTOCOL_VERSION, "kind": kind}
+    """A task message: "stop", or "batch" (one batch in a batches message)."""
     if kind == "batch":
-        message.update(batch=batch, inputs=inputs)
-    return codec.encode(message)
+        return bundle((batch, inputs))
+    return codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": kind})
+
+
+def bundle(*batches: tuple[int, list[Any] | None]) -> bytes:
+    """A batches message carrying these (batch id, inputs), as the controller bundles them."""
+    entries = [{"batch": batch, "inputs": inputs} for batch, inputs in batches]
+    return codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "batches", "batches": entries})
 
 
 class FakeTasks:
@@ -56,18 +62,29 @@ class FakeTasks:
                 raise AssertionError("the loop read past the last message; it should have stopped at 'stop'")
             return self.messages.pop(0)
 
+    def poll(self, timeout: int = 0) -> int:
+        """As a socket's poll: nonzero when a message waits (all of them are here at once)."""
+        with self.lock:
+            return 1 if self.messages else 0
+
 
 class FakeEvents:
-    """The PUSH socket to the controller: keeps every message sent, decoded."""
+    """The events socket to the controller: keeps every message sent, decoded."""
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.lock = threading.Lock()  # the result watchdog may send from its thread
 
     def send(self, data: bytes, copy: bool = True) -> None:
-        self.sent.append(codec.decode(data))
+        with self.lock:
+            self.sent.append(codec.decode(data))
 
     def kinds(self) -> list[str]:
         return [message["kind"] for message in self.sent]
+
+    def results(self) -> list[dict[str, Any]]:
+        """Every batch's entry from the results messages, in the order sent."""
+        return [entry for message in self.sent if message["kind"] == "results" for entry in message["results"]]
 
 
 class FakeProcess:
@@ -105,11 +122,21 @@ class FakeProcess:
         pass
 
 
+class FakeValue:
+    """multiprocessing.RawValue: the running-batch marker the replica writes and the host reads."""
+
+    def __init__(self, typecode: str, value: int) -> None:
+        self.value = value
+
+
 class FakeSpawn:
     """multiprocessing's spawn context, as far as ReplicaProcesses uses it."""
 
     def __init__(self) -> None:
         self.started: list[FakeProcess] = []
+
+    def RawValue(self, typecode: str, value: int) -> FakeValue:  # noqa: N802
+        return FakeValue(typecode, value)
 
     def Process(self, target: Callable[..., Any], args: tuple[Any, ...], name: str) -> FakeProcess:  # noqa: N802
         process = FakeProcess(target, args, name)

@@ -74,6 +74,19 @@ def test_a_replica_that_dies_is_reported_and_the_host_keeps_serving() -> None:
     assert run.control.ticks == []  # it served every tick: a host whose replicas all died stays
 
 
+def test_a_replica_that_dies_in_a_batch_is_reported_with_that_batch() -> None:
+    def die_running_batch_9() -> None:
+        replica = run.spawn.started[0]
+        replica.args[0].running.value = 9  # as its serve loop marks the batch it started
+        replica.exit(-11)
+
+    run = Run([])
+    run.control.ticks = [die_running_batch_9, command("shutdown"), run.stop_all]
+    run.serve()
+    (exit,) = [m for m in run.events.sent if m["kind"] == "replica_exit"]
+    assert (exit["exitcode"], exit["running"]) == (-11, 9)
+
+
 def test_after_shutdown_the_host_waits_for_every_replica_to_exit() -> None:
     run = Run([])
     run.control.ticks = [command("shutdown"), None, None, run.stop_all]

@@ -6,21 +6,23 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fakes import FakeEvents, FakeTasks, host_config, task
+from fakes import FakeEvents, FakeTasks, task
 
 from gpu_orchestrate_worker.batches import preprocessed_batches
-from gpu_orchestrate_worker.replica import ReplicaConfig, serve
+from gpu_orchestrate_worker.replica import serve
+from gpu_orchestrate_worker.results import ResultSender
 from gpu_orchestrate_worker.script import UserScript
 
 
 def run_replica_loop(script: UserScript, batches: list[list[Any]]) -> list[dict[str, Any]]:
-    """Feed batches to the replica's serve loop through preprocess; return the result events."""
+    """Feed batches to the replica's serve loop through preprocess; return each batch's result entry."""
     assert script.preprocess is not None
     tasks = FakeTasks([task("batch", number, inputs) for number, inputs in enumerate(batches)] + [task("stop")])
     events = FakeEvents()
-    config = ReplicaConfig(host=host_config(threads_per_replica=1), replica=0, generation=0, parent_pid=0)
-    serve(preprocessed_batches(tasks, script.preprocess, config.host.threads_per_replica), script.infer, None, events, config)
-    return events.sent
+    sender = ResultSender(events, device=0, replica=0)
+    serve(preprocessed_batches(tasks, script.preprocess, threads=1), script.infer, None, sender)
+    sender.close()
+    return events.results()
 
 
 def script_of(infer: Any, preprocess: Any) -> UserScript:

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from gpu_orchestrate_worker import codec, protocol
-from gpu_orchestrate_worker.replica import encode_result, run_batch
+from gpu_orchestrate_worker.replica import run_batch
+from gpu_orchestrate_worker.results import encode_entry
 
 
 def double(model: Any, batch: list[Any]) -> list[Any]:
@@ -80,8 +81,8 @@ def test_a_result_that_cannot_be_encoded_fails_alone() -> None:
     outcomes = run_batch(lambda model, batch: batch, None, [1, {"labels": {"cat", "dog"}}, 2**64, {"embedding": embedding}])
     assert all(outcome["ok"] for outcome in outcomes)  # infer itself did nothing wrong
 
-    sent = codec.decode(encode_result(protocol.result(0, 1, 7, outcomes)))
-    assert (sent["kind"], sent["device"], sent["replica"], sent["batch"]) == ("result", 0, 1, 7)
+    sent = codec.decode(encode_entry(protocol.result_entry(7, outcomes)))
+    assert sent["batch"] == 7
     first, as_set, too_big, with_array = sent["outcomes"]
     assert first["ok"] is True and first["result"] == 1
     assert as_set["ok"] is False
@@ -95,7 +96,7 @@ def test_a_result_that_cannot_be_encoded_fails_alone() -> None:
     assert with_array["result"]["embedding"].dtype == np.float32
 
 
-def test_a_result_message_that_encodes_is_sent_unchanged() -> None:
+def test_a_result_entry_that_encodes_is_sent_unchanged() -> None:
     outcomes = run_batch(double, None, [1, 2])
-    message = protocol.result(2, 0, 9, outcomes)
-    assert codec.decode(encode_result(message)) == message
+    entry = protocol.result_entry(9, outcomes, batch_size_hint=None, busy=0.25)
+    assert codec.decode(encode_entry(entry)) == entry

@@ -41,6 +41,27 @@ def test_an_exit_is_collected_once_with_its_pid_code_and_generation() -> None:
     assert replicas.empty
 
 
+def test_an_exit_names_the_batch_its_replica_had_started_and_not_finished() -> None:
+    # The replica writes the marker (take_back.py); the host reads it once the process is gone.
+    replicas, spawn = processes()
+    replicas.start(0, generation=0)
+    replicas.start(1, generation=0)
+    running, idle = spawn.started
+    running.args[0].running.value = 17
+    running.exit(-11)
+    idle.exit(-9)
+    assert sorted(replicas.exits()) == [ReplicaExit(0, running.pid, -11, 0, running=17), ReplicaExit(1, idle.pid, -9, 0, running=None)]
+
+
+def test_a_restarted_replica_gets_a_marker_of_its_own() -> None:
+    replicas, spawn = processes()
+    replicas.start(0, generation=0)
+    spawn.started[0].args[0].running.value = 3
+    replaced = replicas.start(0, generation=1)
+    assert replaced is not None and replaced.running == 3
+    assert spawn.started[1].args[0].running.value == -1
+
+
 def test_restarting_a_replica_still_running_kills_it_and_returns_its_exit() -> None:
     replicas, spawn = processes()
     replicas.start(0, generation=0)

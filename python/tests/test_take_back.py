@@ -14,14 +14,13 @@ from typing import Any, Callable
 
 import pytest
 import zmq
-from fakes import FakeEvents, host_config, task
+from fakes import FakeEvents, bundle, task
 
 from gpu_orchestrate_worker import codec, protocol, wire
 from gpu_orchestrate_worker.batches import BatchSource, preprocessed_batches, received_batches
-from gpu_orchestrate_worker.replica import ReplicaConfig, serve
+from gpu_orchestrate_worker.replica import serve
+from gpu_orchestrate_worker.results import ResultSender
 from gpu_orchestrate_worker.take_back import TakeBacks, listen
-
-CONFIG = ReplicaConfig(host=host_config(), replica=0, generation=0, parent_pid=0)
 
 
 class Inbox:
@@ -32,6 +31,9 @@ class Inbox:
 
     def recv(self) -> bytes:
         return self.messages.get(timeout=10)
+
+    def poll(self, timeout: int = 0) -> int:
+        return 0 if self.messages.empty() else 1
 
     def recv_multipart(self) -> list[bytes]:
         message = self.messages.get(timeout=10)
@@ -84,7 +86,8 @@ class Replica:
         take_backs = TakeBacks()
         listen(self.take_backs_in, take_backs, self.confirmed.append, self.listener_stopped.set)
         source = make_source(self.tasks, take_backs, self.preprocessed)
-        self.thread = threading.Thread(target=serve, args=(source, self.infer, None, self.events, CONFIG), daemon=True)
+        self.sender = ResultSender(self.events, device=0, replica=0)
+        self.thread = threading.Thread(target=serve, args=(source, self.infer, None, self.sender), daemon=True)
         self.thread.start()
 
     def infer(self, model: Any, batch: list[Any]) -> list[Any]:
@@ -97,6 +100,9 @@ class Replica:
     def push(self, batch: int, item: str) -> None:
         self.tasks.messages.put(task("batch", batch, [item]))
 
+    def push_bundle(self, *batches: tuple[int, str]) -> None:
+        self.tasks.messages.put(bundle(*((batch, [item]) for batch, item in batches)))
+
     def ask_back(self, batch: int) -> None:
         self.take_backs_in.messages.put(take_back(batch))
 
@@ -105,11 +111,12 @@ class Replica:
         self.tasks.messages.put(task("stop"))
         self.thread.join(10)
         assert not self.thread.is_alive()
+        self.sender.close()
         self.take_backs_in.messages.put(zmq.ContextTerminated())  # what the replica's context.term() does
         assert self.listener_stopped.wait(10), "the listener did not stop when its context ended"
 
     def results(self) -> list[int]:
-        return [message["batch"] for message in self.events.sent if message["kind"] == "result"]
+        return [entry["batch"] for entry in self.events.results()]
 
 
 @SOURCES
@@ -171,6 +178,36 @@ def test_batches_not_taken_back_run_in_the_order_they_came(make_source: SourceMa
     assert replica.infer_saw == [["first"], ["b"], ["d"]]
 
 
+@SOURCES
+def test_a_batch_taken_back_out_of_a_bundle_is_skipped_and_the_rest_of_its_bundle_runs(make_source: SourceMaker) -> None:
+    # The controller sent three batches in one message, then asked the last two back for an idle
+    # replica: they arrived together, but each is started or given back on its own.
+    replica = Replica(make_source)
+    replica.push_bundle((0, "first"), (1, "b"), (2, "c"))
+    assert replica.running.wait(10)
+    replica.ask_back(2)
+    replica.ask_back(1)
+    wait_until(lambda: sorted(replica.confirmed) == [1, 2], "both confirmations")
+    replica.push_bundle((3, "d"))
+    replica.finish()
+    assert replica.results() == [0, 3]
+    assert replica.infer_saw == [["first"], ["d"]]
+
+
+@SOURCES
+def test_a_take_back_that_arrives_before_its_bundle_skips_that_batch_alone(make_source: SourceMaker) -> None:
+    replica = Replica(make_source)
+    replica.push(0, "first")
+    assert replica.running.wait(10)
+    replica.ask_back(2)
+    wait_until(lambda: replica.confirmed == [2], "the confirmation")
+    replica.push_bundle((1, "b"), (2, "c"), (3, "d"))
+    replica.finish()
+    assert replica.results() == [0, 1, 3]
+    assert replica.infer_saw == [["first"], ["b"], ["d"]]
+    assert "c" not in replica.preprocessed  # known to be taken back when its bundle came
+
+
 def test_a_batch_that_started_or_was_skipped_is_never_confirmed_later() -> None:
     take_backs = TakeBacks()
     assert take_backs.start(3)
@@ -194,8 +231,10 @@ def test_a_socket_error_reaches_the_serve_loop() -> None:
         def recv(self) -> bytes:
             raise RuntimeError("the socket is gone")
 
+    sender = ResultSender(FakeEvents(), device=0, replica=0)
     with pytest.raises(RuntimeError, match="the socket is gone"):
-        serve(received_batches(BrokenTasks()), lambda model, batch: batch, None, FakeEvents(), CONFIG)
+        serve(received_batches(BrokenTasks()), lambda model, batch: batch, None, sender)
+    sender.close()
 
 
 def test_over_zeromq_a_replica_hears_what_is_sent_to_its_routing_id_and_its_listener_ends_with_the_context() -> None:

@@ -1,4 +1,5 @@
 /** The scheduler's books: what each replica holds, and each batch handed out. */
+import type { Pace } from './credit.js';
 
 export type ReplicaState = 'starting' | 'ready' | 'down' | 'removed';
 
@@ -8,8 +9,12 @@ export interface ReplicaBook {
   state: ReplicaState;
   /** Batch ids in the order sent: the first is running, the rest wait. */
   inFlight: number[];
+  /** Items of those batches. */
+  heldItems: number;
   /** When the running batch started (the batch became first), for timeouts. */
   headSince: number;
+  /** How long its batches take, as it measures them (credit.ts); undefined before its first result. */
+  pace?: Pace;
 }
 
 export interface BatchBook {

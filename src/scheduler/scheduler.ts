@@ -3,8 +3,9 @@
  * for its session). No I/O and no timers: the session reports each event in one call, with the
  * time when time matters, and acts on the answer. Retries are src/scheduler/retry-policy.ts's.
  *
- * Credit: a replica holds at most `prefetch` batches (one running, the rest waiting) and work
- * goes to whichever replica has free credit, so a fast device simply asks more often.
+ * Credit: a replica holds at most `prefetch` batches (one running, the rest waiting), more when
+ * its batches take microseconds (credit.ts), and work goes to whichever replica has free credit,
+ * so a fast device simply asks more often.
  *
  * The end of a run: no replica idles while work it could do waits elsewhere. Batches are at most
  * an equal share of what is left per live replica (guided self-scheduling), so the last ones
@@ -13,6 +14,7 @@
  * one is taken back for a replica that has nothing (take-back.ts).
  */
 import { DeviceBatchSizes } from './batch-size.js';
+import { creditOf, measure } from './credit.js';
 import type { BatchBook, ReplicaBook } from './books.js';
 import { chooseTakeBacks, type TakeBack } from './take-back.js';
 import { overdueBatches, type Overdue } from './timeouts.js';
@@ -71,7 +73,7 @@ export class Scheduler {
   }
 
   addReplica(device: number, replica: number): void {
-    const book: ReplicaBook = { device, replica, state: 'starting', inFlight: [], headSince: 0 };
+    const book: ReplicaBook = { device, replica, state: 'starting', inFlight: [], heldItems: 0, headSince: 0 };
     this.replicas.set(`${device}/${replica}`, book);
     this.order.push(book);
   }
@@ -127,17 +129,19 @@ export class Scheduler {
       gaveAny = false;
       for (const book of this.order) {
         if (this.pendingCount === 0) break;
-        if (book.state !== 'ready' || book.inFlight.length >= this.options.prefetch) continue;
+        if (book.state !== 'ready' || book.inFlight.length >= creditOf(this.options.prefetch, book.pace)) continue;
         if (book.inFlight.length > 0 && this.inEndGame(book.device, ready)) continue;
         const first = book.inFlight[0];
         // Stryker disable next-line OptionalChaining: every batch in flight has its book, so the ?. never meets undefined
         if (first !== undefined && this.batches.get(first)?.exclusive) continue;
+        if (book.inFlight.length >= this.options.prefetch && !this.withinShare(book, ready)) continue;
         const picked = this.pickFor(book, ready);
         if (!picked) continue;
         const batch = this.nextBatch++;
         this.batches.set(batch, { owner: book, items: picked.items, exclusive: picked.exclusive, takingBack: false });
         if (book.inFlight.length === 0) book.headSince = now;
         book.inFlight.push(batch);
+        book.heldItems += picked.items.length;
         assignments.push({ batch, device: book.device, replica: book.replica, items: picked.items });
         gaveAny = true;
       }
@@ -161,6 +165,14 @@ export class Scheduler {
     return { items: this.queue.takeFresh(size), exclusive: false };
   }
 
+  /**
+   * Beyond --prefetch (credit for fast batches), a replica holds no more than an equal share of
+   * what is left per live replica, as a guided batch is: a small run still spreads over every replica.
+   */
+  private withinShare(book: ReplicaBook, ready: number): boolean {
+    return book.heldItems < Math.ceil(this.queue.freshLeft / Math.max(ready, this.order.length));
+  }
+
   /** Are there so few fresh items left that prefetching would leave some replica without work? */
   private inEndGame(device: number, readyReplicas: number): boolean {
     return this.queue.freshLeft < readyReplicas * this.options.prefetch * this.batchSizes.current(device);
@@ -175,9 +187,11 @@ export class Scheduler {
     const entry = this.batches.get(done.batch);
     if (!entry || entry.owner.device !== done.device || entry.owner.replica !== done.replica) return undefined;
     const book = entry.owner;
+    if (done.busySeconds !== undefined) book.pace = measure(book.pace, done.busySeconds);
     this.batches.delete(done.batch);
     const position = book.inFlight.indexOf(done.batch);
     book.inFlight.splice(position, 1);
+    book.heldItems -= entry.items.length;
     if (position === 0) book.headSince = now; // the next batch starts running now
     const verdicts = entry.items.map((index, at): ItemVerdict => {
       if (!done.outOfMemory[at]) {
@@ -203,20 +217,26 @@ export class Scheduler {
 
   /**
    * A replica is gone: it died, or it ran past its timeout and was killed. The running batch's
-   * items are retried alone, or given up on (returned); waiting batches go back unpunished.
+   * items are retried alone, or given up on (returned); the rest goes back unpunished: batches
+   * waiting, and batches that finished but whose results were not sent yet (a replica sends
+   * several at once). Which batch was running: `running`, when the replica's host read its
+   * marker (null: none was); undefined when nobody could tell (a timeout, a host's death): the
+   * first in flight, since a replica sends a finished batch's result before another batch has
+   * run long (results.py).
    */
-  replicaLost(device: number, replica: number, cause: LossOrRemoval): LostWork {
+  replicaLost(device: number, replica: number, cause: LossOrRemoval, running?: number | null): LostWork {
     const book = this.book(device, replica);
     if (!book || book.state === 'down' || book.state === 'removed') return { requeued: 0, exhausted: [] };
     book.state = 'down';
     const exhausted: Exhausted[] = [];
     let requeued = 0;
     const unpunished: number[] = [];
-    book.inFlight.forEach((batch, position) => {
+    const blamed = running === undefined ? book.inFlight[0] : running;
+    book.inFlight.forEach((batch) => {
       const entry = this.batches.get(batch) as BatchBook; // every batch in flight has its book
       this.batches.delete(batch);
-      if (position > 0 || cause === 'removed') {
-        unpunished.push(...entry.items); // never started, or not to blame
+      if (batch !== blamed || cause === 'removed') {
+        unpunished.push(...entry.items); // not running, or not to blame
         requeued += entry.items.length;
         return;
       }
@@ -233,6 +253,7 @@ export class Scheduler {
       }
     });
     book.inFlight = [];
+    book.heldItems = 0;
     this.returnUnstarted(unpunished);
     return { requeued, exhausted };
   }
@@ -266,6 +287,7 @@ export class Scheduler {
     this.batches.delete(batch);
     const position = entry.owner.inFlight.indexOf(batch);
     entry.owner.inFlight.splice(position, 1);
+    entry.owner.heldItems -= entry.items.length;
     if (position === 0) entry.owner.headSince = now; // its running batch ended meanwhile: the next starts now
     this.returnUnstarted(entry.items);
     return true;

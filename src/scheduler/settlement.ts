@@ -28,6 +28,8 @@ export interface BatchDone {
   outOfMemory: readonly boolean[];
   /** Set when the batch ran out of memory and was split: the largest size that then ran. */
   batchSizeHint?: number | null;
+  /** Seconds the replica spent on the batch, as it measured them: its pace (credit.ts). */
+  busySeconds?: number;
 }
 
 /** Per position: write the outcome as it came, run the item again, or write that it was given up on. */

@@ -14,7 +14,8 @@ import { exhaustedRecord, writeLines } from './records.js';
 import type { DeviceEntry, Session } from './state.js';
 
 export type ReplicaLoss =
-  | { kind: 'death'; death: Death }
+  // running: the batch its host says it was in (the replica's marker), null for none.
+  | { kind: 'death'; death: Death; running?: number | null }
   | { kind: 'setup failed'; error: ErrorInfo }
   | { kind: 'timed out'; seconds: number; items: number };
 
@@ -34,11 +35,14 @@ function lossNote(loss: ReplicaLoss, replica: number): string {
   return loss.kind === 'death' ? (loss.death.signal ?? describeDeath(loss.death)) : describeLoss(loss, replica);
 }
 
-/** A lost replica's running batch retried or given up on (those lines written), its waiting batches requeued. */
-function settleLostWork(session: Session, entry: DeviceEntry, replica: number, cause: LossCause, note: string): number {
+/**
+ * A lost replica's running batch retried or given up on (those lines written), the rest of what
+ * it held requeued. `running`: which batch was running, when its host could tell (see ReplicaLoss).
+ */
+function settleLostWork(session: Session, entry: DeviceEntry, replica: number, cause: LossCause, note: string, running?: number | null): number {
   session.growth.lost(entry.device.index, replica);
   entry.stats.batches.lost(replica); // for the ETA: what it held will not end there
-  const { requeued, exhausted } = session.scheduler.replicaLost(entry.device.index, replica, cause);
+  const { requeued, exhausted } = session.scheduler.replicaLost(entry.device.index, replica, cause, running);
   const lastError = { type: cause, message: note, traceback: '' };
   writeLines(session, exhausted.map((item) => exhaustedRecord(session, item, entry, replica, lastError)), entry);
   entry.stats.retries += requeued;
@@ -51,7 +55,7 @@ export function replicaLost(session: Session, entry: DeviceEntry, replica: numbe
   if (!lost || lost.lossHandled) return;
   lost.lossHandled = true;
   if (lost.ready) entry.stats.replicasReady = Math.max(0, entry.stats.replicasReady - 1);
-  const requeued = settleLostWork(session, entry, replica, causeOf(loss), lossNote(loss, replica));
+  const requeued = settleLostWork(session, entry, replica, causeOf(loss), lossNote(loss, replica), loss.kind === 'death' ? loss.running : undefined);
   if (session.scheduler.isDone || session.flags.draining) return;
   const why = describeLoss(loss, replica);
   const error = loss.kind === 'setup failed' ? loss.error : undefined;

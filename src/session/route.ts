@@ -52,9 +52,11 @@ export function routeMessage(session: Session, received: Received): void {
       stats.state = 'running';
       stats.firstReadyAt ??= now;
       return;
-    case 'result':
-      stats.batches.ended(event.replica, event.batch, now); // for the ETA; a batch the replica no longer holds is ignored
-      settleResult(session, event, entry);
+    case 'results':
+      for (const result of event.results) {
+        stats.batches.ended(event.replica, result.batch, now); // for the ETA; a batch the replica no longer holds is ignored
+        settleResult(session, entry, event.replica, result);
+      }
       return;
     case 'taken_back':
       // Given back unstarted, as asked: its items go first in line, for the replica that had none.
@@ -78,7 +80,7 @@ export function routeMessage(session: Session, received: Received): void {
     case 'replica_exit': {
       const current = fleet.replica(event.device, event.replica);
       if (!current || current.generation !== event.generation) return; // an older start
-      replicaLost(session, entry, event.replica, { kind: 'death', death: replicaDeath(event.replica, event.pid, event.exitcode) });
+      replicaLost(session, entry, event.replica, { kind: 'death', death: replicaDeath(event.replica, event.pid, event.exitcode), running: event.running });
       return;
     }
   }

@@ -4,7 +4,7 @@
  * live in src/scheduler/ (what to retry, where, when to restart, when to give up); the modules
  * beside this one carry them out and write what they decide.
  */
-import { batchMessage } from '../transport/messages.js';
+import { batchesMessage, type TaskBatch } from '../transport/messages.js';
 import { drain } from './drain.js';
 import type { LoopEvent } from './events.js';
 import { inputsEnded, inputsFailed, inputsRead } from './inputs.js';
@@ -105,15 +105,26 @@ function handle(session: Session, event: LoopEvent): void {
   }
 }
 
-/** Work to every replica with room; then, for any left with nothing, an unstarted batch asked back from another. */
+/**
+ * Work to every replica with room, each replica's batches in one message; then, for any left
+ * with nothing, an unstarted batch asked back from another.
+ */
 function dispatch(session: Session): void {
   const { scheduler, transport } = session;
-  for (const assignment of scheduler.assign(session.clock.now())) {
+  const now = session.clock.now();
+  const bundles = new Map<string, { device: number; replica: number; batches: TaskBatch[] }>();
+  for (const assignment of scheduler.assign(now)) {
     const inputs = assignment.items.map((ordinal) => session.feed.item(ordinal)?.input);
-    session.devices[assignment.device]?.stats.batches.sent(assignment.replica, assignment.batch, assignment.items.length, session.clock.now()); // for the ETA
+    session.devices[assignment.device]?.stats.batches.sent(assignment.replica, assignment.batch, assignment.items.length, now); // for the ETA
+    const key = `${assignment.device}/${assignment.replica}`;
+    const bundle = bundles.get(key) ?? { device: assignment.device, replica: assignment.replica, batches: [] };
+    bundle.batches.push({ batch: assignment.batch, inputs }); // ids grow: assign() numbers them as it goes
+    bundles.set(key, bundle);
+  }
+  for (const { device, replica, batches } of bundles.values()) {
     // Not awaited: a send to a replica that just died must not stall the loop; its exit report
-    // puts the batch back.
-    transport.send(session.fleet.replicaPeer(assignment.device, assignment.replica), batchMessage(assignment.batch, inputs)).catch(() => undefined);
+    // puts the batches back.
+    transport.send(session.fleet.replicaPeer(device, replica), batchesMessage(batches)).catch(() => undefined);
   }
   for (const { device, replica, batch } of scheduler.takeBacks()) transport.takeBack(session.fleet.replicaPeer(device, replica), batch);
   session.feed.level(scheduler.freshQueued); // read on while what is queued runs low

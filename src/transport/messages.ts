@@ -9,8 +9,11 @@ import { z } from 'zod';
  * 2: take_back moved off the task socket to the run's take-back publisher.
  * 3: one controller socket (a ROUTER) for everything, addressed by routing ids (below); the
  *    controller sends each host a heartbeat; a host's heartbeat names its incarnation.
+ * 4: bundles: several batches in one task message (`batches`), the results of several batches
+ *    in one message (`results`, with each batch's busy seconds); large arrays as frames of their
+ *    own (codec.ts); replica_exit names the batch that was running.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 const errorInfo = z.object({ type: z.string(), message: z.string(), traceback: z.string() });
 export type ErrorInfo = z.infer<typeof errorInfo>;
@@ -26,20 +29,30 @@ const device = z.number().int().nonnegative();
 const replicaRef = { v: z.literal(PROTOCOL_VERSION), device, replica: z.number().int().nonnegative() };
 const generation = z.number().int().nonnegative();
 const bytes = z.number().nonnegative();
+const batchId = z.number().int().nonnegative();
+
+/** One finished batch in a `results` message. */
+const resultEntry = z.object({
+  batch: batchId,
+  outcomes: z.array(outcome),
+  // Set when the batch ran out of device memory and was split: the largest size that then ran.
+  batch_size_hint: z.number().int().positive().nullable().optional(),
+  // Seconds the replica spent on the batch (taken to result encoded, preprocess waits included):
+  // what the scheduler sizes the replica's credit by (credit.ts).
+  busy: z.number().nonnegative(),
+});
+export type ResultEntry = z.infer<typeof resultEntry>;
 
 export const eventSchema = z.discriminatedUnion('kind', [
   z.object({ ...replicaRef, kind: z.literal('ready'), pid: z.number().int(), generation }),
-  z.object({
-    ...replicaRef,
-    kind: z.literal('result'),
-    batch: z.number().int().nonnegative(),
-    outcomes: z.array(outcome),
-    // Set when the batch ran out of device memory and was split: the largest size that then ran.
-    batch_size_hint: z.number().int().positive().nullable().optional(),
-  }),
+  // Every batch the replica finished since its last send, in the order it ran them.
+  z.object({ ...replicaRef, kind: z.literal('results'), results: z.array(resultEntry).min(1) }),
   z.object({ ...replicaRef, kind: z.literal('script_error'), pid: z.number().int(), error: errorInfo }),
   z.object({ ...replicaRef, kind: z.literal('setup_error'), pid: z.number().int(), error: errorInfo }),
-  z.object({ ...replicaRef, kind: z.literal('replica_exit'), pid: z.number().int(), exitcode: z.number().int().nullable(), generation }),
+  // running: the batch the replica had started and not finished when it exited (its host read
+  // it from the replica's marker); null: none. The batches before it ran, but their results may
+  // not have been sent: they run again, unpunished.
+  z.object({ ...replicaRef, kind: z.literal('replica_exit'), pid: z.number().int(), exitcode: z.number().int().nullable(), generation, running: batchId.nullable() }),
   // The replica gave back a batch it had not started, as the controller asked: it never runs it.
   z.object({ ...replicaRef, kind: z.literal('taken_back'), batch: z.number().int().nonnegative() }),
   // A host's heartbeat names which start of the device's host it is (a remote host's pid means
@@ -69,14 +82,25 @@ export type WorkerEvent = z.infer<typeof eventSchema>;
 /** Limits what one event may weigh: a foreign sender cannot make the controller buffer gigabytes. */
 export const MAX_EVENT_BYTES = 1 << 30;
 
-/** Controller -> replica, on its task socket. Batch ids on one task socket only grow (the replica relies on it). */
-export type TaskMessage = { v: typeof PROTOCOL_VERSION; kind: 'batch'; batch: number; inputs: unknown[] } | { v: typeof PROTOCOL_VERSION; kind: 'stop' };
+/** One batch handed to a replica. */
+export interface TaskBatch {
+  batch: number;
+  inputs: unknown[];
+}
+
+/**
+ * Controller -> replica, on its task socket: every batch handed to that replica at once, in one
+ * message. Batch ids on one task socket only grow, within a message and across messages (the
+ * replica relies on it).
+ */
+export type TaskMessage = { v: typeof PROTOCOL_VERSION; kind: 'batches'; batches: TaskBatch[] } | { v: typeof PROTOCOL_VERSION; kind: 'stop' };
 
 /** Controller -> replica, on its take-back socket. */
 export type TakeBackMessage = { v: typeof PROTOCOL_VERSION; kind: 'take_back'; batch: number };
 
-export function batchMessage(batch: number, inputs: unknown[]): TaskMessage {
-  return { v: PROTOCOL_VERSION, kind: 'batch', batch, inputs };
+/** Batches for one replica, in the order of their ids. */
+export function batchesMessage(batches: TaskBatch[]): TaskMessage {
+  return { v: PROTOCOL_VERSION, kind: 'batches', batches };
 }
 
 /** Give back this batch if it has not started (the replica confirms with `taken_back`, or its result follows). */

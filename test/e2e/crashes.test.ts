@@ -24,6 +24,23 @@ describe('a replica that crashes or hangs', () => {
     await expectNoSurvivors(result.marker);
   });
 
+  it('a replica that crashes with finished batches whose results it held (batch 1, --prefetch 8: one message of 8 batches): the item that segfaults is failed after two deaths, every other item written once', async () => {
+    // The replica runs items 0-4, holding their results to send with the next ones, and dies
+    // in item 5: its host names batch 5 from the replica's marker, so items 0-4 run again
+    // unpunished, and only item 5 is blamed.
+    const dir = scratchDir();
+    const output = path.join(dir, 'out.jsonl');
+    const result = await runCli(['--script', fixture('segfault_on.py'), '--inputs', itemsFile(dir, 40), '--output', output, '--gpus', 'cpu:1', '--batch-size', '1', '--prefetch', '8', '--opt', 'item=item-5']);
+    expect(result.exitCode).toBe(1);
+    const lines = expectEachIdOnce(output, 40);
+    expect(lines.filter((line) => !line.ok).map((line) => line.id)).toEqual(['item-5']);
+    expect(lines.find((line) => !line.ok)?.error?.message).toMatch(/the worker died twice while running it: SIGSEGV/);
+    for (const line of lines.filter((entry) => entry.ok)) expect(line.result).toBe((line.input as { value: number }).value * 2);
+    // No other item was blamed for a death (blamed, it would have been retried alone: 2 attempts).
+    expect(lines.filter((line) => line.ok && line.attempts !== 1).map((line) => line.id)).toEqual([]);
+    await expectNoSurvivors(result.marker);
+  });
+
   it('an item that hangs, with --timeout 2 --retries 1: failed "timed out" after 2 tries, the others succeed, and the run ends', async () => {
     const dir = scratchDir();
     const output = path.join(dir, 'out.jsonl');

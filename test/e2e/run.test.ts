@@ -174,7 +174,7 @@ describe("the controller's socket", () => {
     await intruder.send([Buffer.from('two'), Buffer.from('frames')]);
     // A result for a batch nobody holds, shaped like the real thing.
     const { encode } = await import('../../src/transport/codec.js');
-    await intruder.send(encode({ v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 99999, outcomes: [] }));
+    await intruder.send(encode({ v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 0, results: [{ batch: 99999, outcomes: [], busy: 0 }] }));
     await intruder.send(encode({ v: PROTOCOL_VERSION, kind: 'ready', device: 7, replica: 0, pid: 1, generation: 0 }));
     const result = await run.done;
     intruder.close();

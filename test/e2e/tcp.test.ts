@@ -101,8 +101,8 @@ describe('over TCP with CURVE on 127.0.0.1', () => {
     const stranger = curveKeyPair();
     const rogues = [{}, { curveServerKey: stranger.publicKey, ...asClient(stranger) }, { curveServerKey: serverPublic, ...asClient(stranger) }];
     const forged = [
-      encode({ v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 0, outcomes: Array.from({ length: 4 }, () => ({ ok: true, result: 'forged', seconds: 0 })) }),
-      encode({ v: PROTOCOL_VERSION, kind: 'replica_exit', device: 1, replica: 0, pid: 1, exitcode: -9, generation: 0 }),
+      encode({ v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 0, results: [{ batch: 0, outcomes: Array.from({ length: 4 }, () => ({ ok: true, result: 'forged', seconds: 0 })), busy: 0 }] }),
+      encode({ v: PROTOCOL_VERSION, kind: 'replica_exit', device: 1, replica: 0, pid: 1, exitcode: -9, generation: 0, running: 0 }),
       Buffer.from('garbage \xff\xfe'),
     ];
     for (const options of rogues) {

@@ -9,10 +9,11 @@ function books(...replicas: [ReplicaState, number[]][]): { books: ReplicaBook[];
   const batches = new Map<number, BatchBook>();
   let next = 0;
   const made = replicas.map(([state, sizes], replica) => {
-    const book: ReplicaBook = { device: 0, replica, state, inFlight: [], headSince: 0 };
+    const book: ReplicaBook = { device: 0, replica, state, inFlight: [], heldItems: 0, headSince: 0 };
     for (const size of sizes) {
       batches.set(next, { owner: book, items: Array.from({ length: size }, () => 0), exclusive: false, takingBack: false });
       book.inFlight.push(next++);
+      book.heldItems += size;
     }
     return book;
   });

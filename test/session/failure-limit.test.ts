@@ -15,7 +15,7 @@ function answer(h: Harness, batch: number, ok: boolean): void {
   const sent = h.transport.batches().find((entry) => entry.batch === batch);
   if (!sent) throw new Error(`batch ${batch} was never sent`);
   const outcomes = sent.inputs.map((input) => (ok ? { ok: true, result: input, seconds: 0.01 } : { ok: false, error: { type: 'RuntimeError', message: 'the weights are missing', traceback: '' }, seconds: 0.01 }));
-  h.transport.emit({ kind: 'result', device: sent.device, replica: sent.replica, batch, outcomes });
+  h.transport.results(sent.device, sent.replica, [{ batch, outcomes }]);
 }
 
 describe('--max-failures', () => {

@@ -66,9 +66,14 @@ export class FakeTransport implements SessionTransport {
     this.deliver(parseEvent({ v: PROTOCOL_VERSION, ...event }));
   }
 
-  /** Batches sent and not yet answered by the test, in the order sent. */
+  /** A results message, as a replica sends it: the batches it finished since its last send. */
+  results(device: number, replica: number, entries: { batch: number; outcomes: unknown[]; batch_size_hint?: number | null; busy?: number }[]): void {
+    this.emit({ kind: 'results', device, replica, results: entries.map((entry) => ({ busy: 0.01, ...entry })) });
+  }
+
+  /** Every batch sent, in the order sent (a message may carry several). */
   batches(): { device: number; replica: number; generation: number; batch: number; inputs: unknown[] }[] {
-    return this.sent.flatMap(({ device, replica, generation, message }) => (message.kind === 'batch' ? [{ device, replica, generation, batch: message.batch, inputs: message.inputs }] : []));
+    return this.sent.flatMap(({ device, replica, generation, message }) => (message.kind === 'batches' ? message.batches.map(({ batch, inputs }) => ({ device, replica, generation, batch, inputs })) : []));
   }
 }
 

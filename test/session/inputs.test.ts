@@ -52,7 +52,7 @@ async function answerAll(h: Harness, until: () => boolean = () => false): Promis
     if (open.length === 0 || until()) return;
     for (const sent of open) {
       answered.add(sent.batch);
-      h.transport.emit({ kind: 'result', device: sent.device, replica: sent.replica, batch: sent.batch, outcomes: sent.inputs.map((input) => ({ ok: true, result: input, seconds: 0 })) });
+      h.transport.results(sent.device, sent.replica, [{ batch: sent.batch, outcomes: sent.inputs.map((input) => ({ ok: true, result: input, seconds: 0 })) }]);
     }
   }
 }

@@ -37,7 +37,7 @@ describe('the controller and the starts of its hosts and replicas', () => {
     await tickFor(h, 2_000);
     expect(h.transport.heartbeats).toHaveLength(6 + 4);
     for (const batch of h.transport.batches()) {
-      h.transport.emit({ kind: 'result', device: batch.device, replica: batch.replica, batch: batch.batch, outcomes: batch.inputs.map(() => ({ ok: true, result: 1, seconds: 0 })) });
+      h.transport.results(batch.device, batch.replica, [{ batch: batch.batch, outcomes: batch.inputs.map(() => ({ ok: true, result: 1, seconds: 0 })) }]);
     }
     expect(await done).toBe(130);
   });
@@ -48,7 +48,7 @@ describe('the controller and the starts of its hosts and replicas', () => {
     h.transport.emit({ kind: 'ready', device: 0, replica: 0, pid: 5000, generation: 0 });
     await settle();
     expect(h.transport.batches().map((entry) => entry.generation)).toEqual([0]);
-    h.transport.emit({ kind: 'replica_exit', device: 0, replica: 0, pid: 5000, exitcode: -9, generation: 0 });
+    h.transport.emit({ kind: 'replica_exit', device: 0, replica: 0, pid: 5000, exitcode: -9, generation: 0, running: h.transport.batches()[0]?.batch });
     await settle();
     h.clock.advance(500); // the restart back-off
     await settle();
@@ -58,7 +58,7 @@ describe('the controller and the starts of its hosts and replicas', () => {
       await settle();
       const open = h.transport.batches().filter((entry) => entry.generation === 1 && !h.output().some((line) => line.input === entry.inputs[0]));
       if (open.length === 0) break;
-      for (const entry of open) h.transport.emit({ kind: 'result', device: 0, replica: 0, batch: entry.batch, outcomes: entry.inputs.map(() => ({ ok: true, result: 1, seconds: 0 })) });
+      for (const entry of open) h.transport.results(0, 0, [{ batch: entry.batch, outcomes: entry.inputs.map(() => ({ ok: true, result: 1, seconds: 0 })) }]);
     }
     expect(await done).toBe(0);
     expect(h.transport.batches().slice(1).every((entry) => entry.generation === 1)).toBe(true);

@@ -64,7 +64,7 @@ async function answerAll(h: Harness): Promise<void> {
     if (open.length === 0) return;
     for (const entry of open) {
       answered.add(entry.batch);
-      h.transport.emit({ kind: 'result', device: entry.device, replica: entry.replica, batch: entry.batch, outcomes: entry.inputs.map(() => ({ ok: true, result: 1, seconds: 0.01 })) });
+      h.transport.results(entry.device, entry.replica, [{ batch: entry.batch, outcomes: entry.inputs.map(() => ({ ok: true, result: 1, seconds: 0.01 })) }]);
     }
   }
 }
@@ -180,7 +180,7 @@ describe('draining with hosts on other nodes', () => {
     await settle();
     // The batches of device 0 finish within the grace; device 1's host is killed with its srun.
     for (const batch of held.filter((entry) => entry.device === 0)) {
-      h.transport.emit({ kind: 'result', device: 0, replica: 0, batch: batch.batch, outcomes: batch.inputs.map(() => ({ ok: true, result: 1, seconds: 0.01 })) });
+      h.transport.results(0, 0, [{ batch: batch.batch, outcomes: batch.inputs.map(() => ({ ok: true, result: 1, seconds: 0.01 })) }]);
     }
     launcher.host(1).end('its srun exited with code 137 after: srun: forcing job termination', 137);
     await settle();

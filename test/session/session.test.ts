@@ -33,7 +33,7 @@ function answer(h: Harness, batch: number): void {
   const sent = h.transport.batches().find((entry) => entry.batch === batch);
   if (!sent) throw new Error(`batch ${batch} was never sent`);
   const outcomes = sent.inputs.map((input) => ({ ok: true, result: Number(input) * 2, seconds: 0.01 }));
-  h.transport.emit({ kind: 'result', device: sent.device, replica: sent.replica, batch, outcomes });
+  h.transport.results(sent.device, sent.replica, [{ batch, outcomes }]);
   const set = answered.get(h) ?? new Set<number>();
   set.add(batch);
   answered.set(h, set);
@@ -81,7 +81,7 @@ describe('session with fake hosts', () => {
     await settle();
     const held = h.transport.batches();
     expect(held).toHaveLength(2); // one running, one waiting
-    h.transport.emit({ kind: 'replica_exit', device: 0, replica: 0, pid: 5000, exitcode: -11, generation: 0 });
+    h.transport.emit({ kind: 'replica_exit', device: 0, replica: 0, pid: 5000, exitcode: -11, generation: 0, running: held[0]?.batch }); // its host read the marker: the first batch was running
     await settle();
     expect(h.stderr.join('')).toMatch(/cpu:0: replica 0 \(pid 5000\) was killed by SIGSEGV; 8 unfinished item\(s\) go back to the queue/);
     expect(h.transport.commands.filter((entry) => entry.message.kind === 'start')).toHaveLength(0); // the back-off first
@@ -134,7 +134,7 @@ describe('session with fake hosts', () => {
     await settle();
     const [first, second] = h.transport.batches();
     expect([first?.device, second?.device]).toEqual([0, 1]);
-    h.transport.emit({ kind: 'replica_exit', device: 0, replica: 0, pid: 5000, exitcode: -9, generation: 0 });
+    h.transport.emit({ kind: 'replica_exit', device: 0, replica: 0, pid: 5000, exitcode: -9, generation: 0, running: first?.batch });
     answer(h, second?.batch ?? -1);
     for (const suspect of first?.inputs ?? []) {
       await settle();
@@ -145,8 +145,8 @@ describe('session with fake hosts', () => {
     await settle();
     // The dead replica's result arrives late, after its items were written by device 1.
     const outcomes = first?.inputs.map(() => ({ ok: true, result: 'late', seconds: 0 })) ?? [];
-    h.transport.emit({ kind: 'result', device: 0, replica: 0, batch: first?.batch ?? -1, outcomes });
-    h.transport.emit({ kind: 'result', device: 1, replica: 0, batch: 999, outcomes });
+    h.transport.results(0, 0, [{ batch: first?.batch ?? -1, outcomes }]);
+    h.transport.results(1, 0, [{ batch: 999, outcomes }]);
     await answerEverything(h, (entry) => entry.device === 0);
     expect(await done).toBe(0);
     const lines = h.output();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NdArray, decode, encode } from '../../src/transport/codec.js';
-import { PROTOCOL_VERSION, batchMessage, parseEvent } from '../../src/transport/messages.js';
+import { PROTOCOL_VERSION, batchesMessage, parseEvent } from '../../src/transport/messages.js';
 
 describe('codec', () => {
   it('round-trips maps, unicode, bytes and 64-bit integers', () => {
@@ -37,36 +37,43 @@ describe('codec', () => {
 
 describe('parseEvent', () => {
   it('accepts the shapes the Python side sends', () => {
-    const result = { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 1, batch: 3, outcomes: [{ ok: true, result: [1], seconds: 0.1 }, { ok: false, error: { type: 'E', message: 'm', traceback: 't' }, seconds: 0.2 }] };
-    expect(parseEvent(result)).toMatchObject({ ok: true, event: { kind: 'result', batch: 3 } });
+    const outcomes = [{ ok: true, result: [1], seconds: 0.1 }, { ok: false, error: { type: 'E', message: 'm', traceback: 't' }, seconds: 0.2 }];
+    const results = { v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 1, results: [{ batch: 3, outcomes, busy: 0.3 }, { batch: 4, outcomes: outcomes.slice(0, 1), batch_size_hint: 2, busy: 0.1 }] };
+    expect(parseEvent(results)).toMatchObject({ ok: true, event: { kind: 'results', results: [{ batch: 3 }, { batch: 4, batch_size_hint: 2 }] } });
     expect(parseEvent({ v: PROTOCOL_VERSION, kind: 'ready', device: 0, replica: 0, pid: 42, generation: 0 }).ok).toBe(true);
-    expect(parseEvent({ v: PROTOCOL_VERSION, kind: 'replica_exit', device: 0, replica: 0, pid: 42, exitcode: null, generation: 2 }).ok).toBe(true);
+    expect(parseEvent({ v: PROTOCOL_VERSION, kind: 'replica_exit', device: 0, replica: 0, pid: 42, exitcode: null, generation: 2, running: null }).ok).toBe(true);
+    expect(parseEvent({ v: PROTOCOL_VERSION, kind: 'replica_exit', device: 0, replica: 0, pid: 42, exitcode: -11, generation: 2, running: 17 })).toMatchObject({ ok: true, event: { running: 17 } });
   });
 
   it.each([
     ['a string', 'hello'],
     ['a foreign version', { v: 99, kind: 'ready', device: 0, replica: 0, pid: 1 }],
     ['an unknown kind', { v: PROTOCOL_VERSION, kind: 'launch_missiles', device: 0, replica: 0 }],
-    ['a result without outcomes', { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 1 }],
+    ['a result without outcomes', { v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 0, results: [{ batch: 1, busy: 0 }] }],
+    ['a results message with no result', { v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 0, results: [] }],
+    ['a result without its busy seconds', { v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 0, results: [{ batch: 1, outcomes: [] }] }],
+    ['a replica exit that does not say what was running', { v: PROTOCOL_VERSION, kind: 'replica_exit', device: 0, replica: 0, pid: 42, exitcode: -9, generation: 0 }],
     ['a negative device', { v: PROTOCOL_VERSION, kind: 'ready', device: -1, replica: 0, pid: 1, generation: 0 }],
     ['a ready report without its generation', { v: PROTOCOL_VERSION, kind: 'ready', device: 0, replica: 0, pid: 1 }],
-    ['a result whose seconds is not a finite number', { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 1, outcomes: [{ ok: true, result: 1, seconds: Number.NaN }] }],
-    ['a result whose batch id is not an integer', { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 1.5, outcomes: [{ ok: true, result: 1, seconds: 0 }] }],
-    ['a result with a negative replica', { v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: -1, batch: 1, outcomes: [{ ok: true, result: 1, seconds: 0 }] }],
+    ['a result whose seconds is not a finite number', { v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 0, results: [{ batch: 1, outcomes: [{ ok: true, result: 1, seconds: Number.NaN }], busy: 0 }] }],
+    ['a result whose batch id is not an integer', { v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 0, results: [{ batch: 1.5, outcomes: [{ ok: true, result: 1, seconds: 0 }], busy: 0 }] }],
+    ['a result with a negative replica', { v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: -1, results: [{ batch: 1, outcomes: [{ ok: true, result: 1, seconds: 0 }], busy: 0 }] }],
   ])('rejects %s with a reason, without throwing', (_, value) => {
     expect(parseEvent(value)).toEqual({ ok: false, reason: expect.stringMatching(/\S/) });
   });
 
   it('drops keys the protocol does not define, in results as in other events', () => {
     const outcome = { ok: true, result: 'r', seconds: 0.1, extra: 'x' };
-    const parsed = parseEvent({ v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 0, batch: 1, outcomes: [outcome], note: 'n' });
-    expect(parsed).toMatchObject({ ok: true, event: { kind: 'result', outcomes: [{ ok: true, result: 'r', seconds: 0.1 }] } });
+    const parsed = parseEvent({ v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 0, results: [{ batch: 1, outcomes: [outcome], busy: 0, aside: 'a' }], note: 'n' });
+    expect(parsed).toMatchObject({ ok: true, event: { kind: 'results', results: [{ outcomes: [{ ok: true, result: 'r', seconds: 0.1 }] }] } });
     const event = (parsed as { event: Record<string, unknown> }).event;
     expect(event).not.toHaveProperty('note');
-    expect((event.outcomes as object[])[0]).not.toHaveProperty('extra');
+    const [entry] = event.results as Record<string, unknown>[];
+    expect(entry).not.toHaveProperty('aside');
+    expect((entry?.outcomes as object[])[0]).not.toHaveProperty('extra');
   });
 
   it('builds task messages with the protocol version', () => {
-    expect(batchMessage(7, ['a'])).toEqual({ v: PROTOCOL_VERSION, kind: 'batch', batch: 7, inputs: ['a'] });
+    expect(batchesMessage([{ batch: 7, inputs: ['a'] }, { batch: 8, inputs: ['b'] }])).toEqual({ v: PROTOCOL_VERSION, kind: 'batches', batches: [{ batch: 7, inputs: ['a'] }, { batch: 8, inputs: ['b'] }] });
   });
 });

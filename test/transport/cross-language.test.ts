@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { NdArray, decode, encode, type Dtype } from '../../src/transport/codec.js';
-import { batchMessage, heartbeatCommand, hostRoute, parseEvent, shutdownCommand, startCommand, stopMessage, takeBackMessage, takeBackRoute, taskRoute } from '../../src/transport/messages.js';
+import { batchesMessage, heartbeatCommand, hostRoute, parseEvent, shutdownCommand, startCommand, stopMessage, takeBackMessage, takeBackRoute, taskRoute } from '../../src/transport/messages.js';
 import { writeHostConfigFile } from '../../src/launch/config-file.js';
 import { hostLaunchConfig } from '../../src/launch/host-config.js';
 import { pythonEnv } from '../../src/workers/python.js';
@@ -73,7 +73,16 @@ describe('the TypeScript and Python message shapes agree', () => {
       expect(parsed, JSON.stringify(event)).toMatchObject({ ok: true });
       return parsed.ok ? parsed.event.kind : 'rejected';
     });
-    expect(new Set(kinds)).toEqual(new Set(['ready', 'result', 'script_error', 'setup_error', 'replica_exit', 'heartbeat', 'telemetry', 'shared_error', 'taken_back', 'host_exit']));
+    expect(new Set(kinds)).toEqual(new Set(['ready', 'results', 'script_error', 'setup_error', 'replica_exit', 'heartbeat', 'telemetry', 'shared_error', 'taken_back', 'host_exit']));
+    const parsed = events.map((event) => parseEvent(event)).flatMap((entry) => (entry.ok ? [entry.event] : []));
+    // A results message carries each batch's entry as encoded when it finished, in order.
+    const results = parsed.flatMap((event) => (event.kind === 'results' ? [event.results.map(({ batch, batch_size_hint, busy, outcomes }) => ({ batch, batch_size_hint, busy, outcomes: outcomes.length }))] : []));
+    expect(results).toEqual([
+      [{ batch: 7, batch_size_hint: null, busy: 0.003, outcomes: 3 }, { batch: 8, batch_size_hint: 4, busy: 0.5, outcomes: 1 }],
+      [{ batch: 9, batch_size_hint: null, busy: 0, outcomes: 0 }],
+    ]);
+    // A replica's exit names the batch it was running, or none.
+    expect(parsed.flatMap((event) => (event.kind === 'replica_exit' ? [event.running] : []))).toEqual([7, null]);
     // Bytes and percentages arrive as the numbers Python sent, utilization null when unknown.
     const telemetry = events.map((event) => parseEvent(event)).flatMap((parsed) => (parsed.ok && parsed.event.kind === 'telemetry' ? [parsed.event] : []));
     expect(telemetry.map(({ memory_used, memory_free, memory_total, utilization, source }) => ({ memory_used, memory_free, memory_total, utilization, source }))).toEqual([
@@ -83,13 +92,13 @@ describe('the TypeScript and Python message shapes agree', () => {
   });
 
   it('Python understands every command Node builds', async () => {
-    const commands = [batchMessage(7, ['a.png', { id: 'x' }]), takeBackMessage(7), stopMessage, startCommand(1, 4), shutdownCommand, heartbeatCommand];
+    const commands = [batchesMessage([{ batch: 7, inputs: ['a.png', { id: 'x' }] }, { batch: 8, inputs: [3] }]), takeBackMessage(7), stopMessage, startCommand(1, 4), shutdownCommand, heartbeatCommand];
     const result = await execa(PYTHON, [fixture('protocol_peer.py'), 'commands'], { env: pythonEnv(), input: encode(commands), reject: false });
     expect(result.stderr).toBe('');
     expect(result.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
-      { kind: 'batch', batch: 7, inputs: ['a.png', { id: 'x' }] },
+      { kind: 'batches', batches: [[7, ['a.png', { id: 'x' }]], [8, [3]]] },
       { kind: 'take_back', batch: 7 },
-      { kind: 'stop', batch: -1, inputs: [] },
+      { kind: 'stop', batches: [] },
       { kind: 'start', replica: 1, generation: 4 },
       { kind: 'shutdown', replica: -1, generation: -1 },
       { kind: 'heartbeat', replica: -1, generation: -1 },

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { curveKeyPair, Dealer, type Socket } from 'zeromq';
 import { decode, encode } from '../../src/transport/codec.js';
 import { parseListen } from '../../src/transport/listen.js';
-import { batchMessage, PROTOCOL_VERSION, takeBackRoute, taskRoute, type ReplicaPeer } from '../../src/transport/messages.js';
+import { batchesMessage, PROTOCOL_VERSION, takeBackRoute, taskRoute, type ReplicaPeer } from '../../src/transport/messages.js';
 import { Transport, type HostAccess, type Received } from '../../src/transport/sockets.js';
 
 const opened: (Transport | Socket)[] = [];
@@ -31,11 +31,12 @@ function peerSocket(access: HostAccess, routingId?: string): Dealer {
   return socket;
 }
 
-async function batchIds(socket: Dealer, count: number): Promise<number[]> {
-  const ids: number[] = [];
+/** The batch ids of the next `count` task messages, one list per message. */
+async function batchIds(socket: Dealer, count: number): Promise<number[][]> {
+  const ids: number[][] = [];
   for (let index = 0; index < count; index += 1) {
     const [frame] = await socket.receive();
-    ids.push((decode(frame as Buffer) as { batch: number }).batch);
+    ids.push((decode(frame as Buffer) as { batches: { batch: number }[] }).batches.map((entry) => entry.batch));
   }
   return ids;
 }
@@ -49,20 +50,20 @@ const replica: ReplicaPeer = { device: 0, replica: 1, generation: 2 };
 describe.each(['ipc', 'tcp'] as const)('the controller socket over %s', (mode) => {
   it('batches sent before the replica connects wait for it, then arrive in the order sent', async () => {
     const { transport } = await open(mode);
-    const sent = [1, 2, 3].map((batch) => transport.send(replica, batchMessage(batch, [`item-${batch}`])));
-    await until(() => transport.waiting === 3);
+    const sent = [[1, 2], [3]].map((batches) => transport.send(replica, batchesMessage(batches.map((batch) => ({ batch, inputs: [`item-${batch}`] })))));
+    await until(() => transport.waiting === 2);
     const socket = peerSocket(transport.access, taskRoute(replica));
-    expect(await batchIds(socket, 3)).toEqual([1, 2, 3]);
+    expect(await batchIds(socket, 2)).toEqual([[1, 2], [3]]);
     await Promise.all(sent);
-    await transport.send(replica, batchMessage(4, ['item-4']));
-    expect(await batchIds(socket, 1)).toEqual([4]);
+    await transport.send(replica, batchesMessage([{ batch: 4, inputs: ['item-4'] }]));
+    expect(await batchIds(socket, 1)).toEqual([[4]]);
     expect(transport.waiting).toBe(0);
   });
 
   it('a take-back to a replica that cannot be reached is dropped, not held; what waits for a forgotten start is dropped', async () => {
     const { transport } = await open(mode);
     transport.takeBack(replica, 1);
-    const forgotten = transport.send({ ...replica, generation: 1 }, batchMessage(9, ['x']));
+    const forgotten = transport.send({ ...replica, generation: 1 }, batchesMessage([{ batch: 9, inputs: ['x'] }]));
     await until(() => transport.waiting === 1); // the batch waits; the take-back does not
     transport.forget({ ...replica, generation: 1 });
     await expect(forgotten).rejects.toThrow(/t\/0\/1\/1 is gone/);
@@ -100,7 +101,7 @@ describe('over TCP, only the run\'s keys get in', () => {
       'the wrong server key': { curveServerKey: stranger.publicKey, curvePublicKey: run.client_public, curveSecretKey: run.client_secret },
       'a keypair not of this run': { curveServerKey: run.server_public, curvePublicKey: stranger.publicKey, curveSecretKey: stranger.secretKey },
     };
-    const pending = transport.send(replica, batchMessage(1, ['secret input']));
+    const pending = transport.send(replica, batchesMessage([{ batch: 1, inputs: ['secret input'] }]));
     for (const options of Object.values(rogues)) {
       // Each claims the replica's routing id, to be sent its batches, and forges a result.
       const socket = new Dealer({ linger: 0, routingId: taskRoute(replica), probeRouter: true, ...options });
@@ -110,13 +111,13 @@ describe('over TCP, only the run\'s keys get in', () => {
         return 'closed';
       })();
       socket.connect(transport.access.endpoint);
-      void socket.send(encode({ v: PROTOCOL_VERSION, kind: 'result', device: 0, replica: 1, batch: 1, outcomes: [{ ok: true, result: 'forged', seconds: 0 }] })).catch(() => undefined);
+      void socket.send(encode({ v: PROTOCOL_VERSION, kind: 'results', device: 0, replica: 1, results: [{ batch: 1, outcomes: [{ ok: true, result: 'forged', seconds: 0 }], busy: 0 }] })).catch(() => undefined);
       expect(await refused).toMatch(/^handshake:error/);
     }
     expect(transport.refusedConnections).toBeGreaterThanOrEqual(1); // the keypair not of this run, by the ZAP handler
     expect(transport.waiting).toBe(1); // the batch still waits: no rogue took the replica's address
     const real = peerSocket(transport.access, taskRoute(replica));
-    expect(await batchIds(real, 1)).toEqual([1]);
+    expect(await batchIds(real, 1)).toEqual([[1]]);
     await pending;
     const events = peerSocket(transport.access);
     await events.send(encode({ v: PROTOCOL_VERSION, kind: 'heartbeat', device: 0, pid: 7, incarnation: 0 }));
