@@ -34,6 +34,8 @@ export interface RunArgs {
   trace?: string;
   /** --quiet (default): no progress or notices on stderr. */
   quiet?: boolean;
+  /** --opt KEY=VALUE for the script. */
+  opts?: Record<string, string>;
 }
 
 export async function exitedRun(args: RunArgs): Promise<ExitedRun> {
@@ -47,6 +49,7 @@ export async function exitedRun(args: RunArgs): Promise<ExitedRun> {
     '--import', USAGE_MODULE, BIN, '--script', args.script, '--inputs', args.inputs, '--output', args.output,
     `--${args.existing ?? 'overwrite'}`, '--gpus', args.gpus, '--batch-size', String(args.batchSize), ...(args.quiet === false ? [] : ['--quiet']),
     ...(args.trace ? ['--opt', `trace=${args.trace}`] : []),
+    ...Object.entries(args.opts ?? {}).flatMap(([key, value]) => ['--opt', `${key}=${value}`]),
   ];
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GPU_ORCHESTRATE_BENCH_USAGE: usageFile } });

@@ -137,6 +137,7 @@ def serve(source: BatchSource, infer: Callable[[Any, list[Any]], Any], model: An
     (the stop message); then send what is held."""
     with closing(source):  # the preprocess source's pool is shut down, however the loop ends
         for ready in source:
+            sender.borrowed_free()  # infer may write into arrays it returned before
             sender.started()
             oom_split = OomSplit()
             from_infer = run_batch(infer, model, ready.inputs, oom_split) if ready.inputs else []

@@ -21,6 +21,14 @@ ZeroMQ socket may pass between threads behind a full memory barrier, which the l
 
 Which batch is running when the replica dies is not told by message but by the marker in
 take_back.py: the batches whose results were held and lost are run again, unpunished.
+
+Large arrays travel as frames of their own (codec.py), sent from the memory the script returned
+without a copy, and a result that has them is sent at once. ZeroMQ reads that memory after
+send_multipart returns, while its I/O thread writes the message out; the script may write into a
+buffer it returned (a reused output array) when infer is called again. So such a message is
+tracked, and the serve loop waits before the next infer until ZeroMQ is done with the memory
+(borrowed_free). Arrays the codec copied anyway (a GPU tensor's .cpu(), a byte-order or layout
+change) are nobody else's, and need no wait.
 """
 
 from __future__ import annotations
@@ -37,11 +45,15 @@ MAX_HELD_BATCHES = 64
 MAX_HELD_BYTES = 4 << 20
 
 
-def encode_entry(entry: dict[str, Any]) -> bytes:
-    """Encode one batch's entry; an item whose result cannot travel fails alone, with the reason."""
+def encode_entry(entry: dict[str, Any], frames: codec.Frames | None = None) -> bytes:
+    """Encode one batch's entry, its large arrays into `frames` (after those already there); an
+    item whose result cannot travel fails alone, with the reason."""
+    mark = len(frames) if frames is not None else 0
     try:
-        return codec.encode(entry)
+        return codec.encode(entry, frames)
     except (TypeError, ValueError, OverflowError):
+        if frames is not None:
+            del frames[mark:]  # what the failed attempt put there
         outcomes = []
         for outcome in entry["outcomes"]:
             try:
@@ -51,7 +63,7 @@ def encode_entry(entry: dict[str, Any]) -> bytes:
                 error = protocol.error_info(exc)
                 error["message"] = f"the result cannot be sent to the controller: {exc}"
                 outcomes.append({"ok": False, "error": error, "seconds": outcome["seconds"]})
-        return codec.encode({**entry, "outcomes": outcomes})
+        return codec.encode({**entry, "outcomes": outcomes}, frames)
 
 
 class ResultSender:
@@ -72,6 +84,8 @@ class ResultSender:
         self._lock = threading.Lock()
         self._held: list[bytes] = []
         self._held_bytes = 0
+        self._frames = codec.Frames()  # the held results' large arrays, in order
+        self._tracker: Any = None  # the last message that sent memory the script returned
         self._running_since = clock()  # when the batch running (or the wait for it) started
         self._armed = threading.Event()  # set while results are held: the watchdog watches
         self._closed = threading.Event()
@@ -84,15 +98,23 @@ class ResultSender:
 
     def finished(self, entry: dict[str, Any], more_here: bool) -> None:
         """A batch ended; `more_here`: another batch (or the stop message) is here already."""
-        encoded = encode_entry(entry)
-        with self._lock:
+        with self._lock:  # the watchdog may send meanwhile: frames are numbered within a message
+            frames_before = len(self._frames)
+            encoded = encode_entry(entry, self._frames)
             self._running_since = self._clock()  # the next batch's time starts, whatever it waits for
             self._held.append(encoded)
             self._held_bytes += len(encoded)
-            if not more_here or entry["busy"] >= SLOW_BATCH_SECONDS or len(self._held) >= MAX_HELD_BATCHES or self._held_bytes >= MAX_HELD_BYTES:
+            big = len(self._frames) > frames_before
+            if big or not more_here or entry["busy"] >= SLOW_BATCH_SECONDS or len(self._held) >= MAX_HELD_BATCHES or self._held_bytes >= MAX_HELD_BYTES:
                 self._send()
             elif not self._armed.is_set():
                 self._armed.set()
+
+    def borrowed_free(self) -> None:
+        """Return once ZeroMQ no longer reads memory the script returned (call before infer runs again)."""
+        tracker, self._tracker = self._tracker, None
+        if tracker is not None:
+            tracker.wait()
 
     def flush(self) -> None:
         """Send whatever is held (the serve loop ended)."""
@@ -112,9 +134,17 @@ class ResultSender:
         if not self._held:
             return
         message = protocol.results_message(self._device, self._replica, self._held)
+        frames = self._frames
         self._held = []
         self._held_bytes = 0
-        self._events.send(message, copy=False)
+        self._frames = codec.Frames()
+        if not frames:
+            self._events.send(message, copy=False)
+            return
+        # Zero-copy: each frame is a view of an array's memory (a header this small is copied).
+        tracker = self._events.send_multipart([message, *frames], copy=False, track=frames.borrowed)
+        if frames.borrowed:
+            self._tracker = tracker
 
     def _watch(self) -> None:
         while True:

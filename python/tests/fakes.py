@@ -79,6 +79,11 @@ class FakeEvents:
         with self.lock:
             self.sent.append(codec.decode(data))
 
+    def send_multipart(self, frames: list[Any], copy: bool = True, track: bool = False) -> None:
+        """A message whose large arrays follow it as frames (codec.py): decoded with them."""
+        with self.lock:
+            self.sent.append(codec.decode(frames[0], [bytes(frame) for frame in frames[1:]]))
+
     def kinds(self) -> list[str]:
         return [message["kind"] for message in self.sent]
 

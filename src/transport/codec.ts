@@ -2,12 +2,15 @@
  * msgpack with arrays, the twin of python/gpu_orchestrate_worker/codec.py.
  *
  * Arrays travel as extension type 1 whose payload is msgpack [dtype, shape, raw bytes]
- * (little-endian, C order). The controller never computes on arrays: it keeps their bytes as
- * received and hands them to the journal, so an NdArray is a view, not a copy.
+ * (little-endian, C order), or, from 64 KiB up, as extension type 2, [dtype, shape, n]: the bytes
+ * are the n-th ZeroMQ frame after the message's own (decode() is given those frames). The
+ * controller never computes on arrays: it keeps their bytes as received and hands them to the
+ * journal, so an NdArray is a view of the message or of its frame, not a copy.
  */
 import { Packr, Unpackr, addExtension } from 'msgpackr';
 
 export const NDARRAY_EXT = 1;
+export const ARRAY_FRAME_EXT = 2;
 
 export const DTYPES = [
   'bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
@@ -47,13 +50,14 @@ const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType, useB
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType });
 
 /**
- * Reads the payload [dtype, shape, bytes] as the two encoders write it (fixarray of 3, a str, an
- * array of unsigned integers, a bin) without a nested msgpackr unpack: msgpackr copies the whole
- * message being decoded on every nested unpack (saveState), so a batch of n arrays cost n copies
- * of the batch. The bytes come back as a view into the message, not a copy. Returns undefined
- * for any other layout, which then goes through msgpackr as before.
+ * Reads the payload [dtype, shape, bytes or frame number] as the two encoders write it (fixarray
+ * of 3, a str, an array of unsigned integers, then a bin or an unsigned integer) without a nested
+ * msgpackr unpack: msgpackr copies the whole message being decoded on every nested unpack
+ * (saveState), so a batch of n arrays cost n copies of the batch. The bytes come back as a view
+ * into the message, not a copy. Returns undefined for any other layout, which then goes through
+ * msgpackr as before.
  */
-function readArrayPayload(payload: Uint8Array): [string, number[], Uint8Array] | undefined {
+function readArrayPayload(payload: Uint8Array): [string, number[], Uint8Array | number] | undefined {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let at = 0;
   const byte = (): number => view.getUint8(at++);
@@ -88,6 +92,12 @@ function readArrayPayload(payload: Uint8Array): [string, number[], Uint8Array] |
     }
     head = byte();
     let size: number;
+    if (head <= 0x7f || head === 0xcc || head === 0xcd || head === 0xce) {
+      // A frame's number (extension type 2).
+      const frame = head <= 0x7f ? head : head === 0xcc ? byte() : head === 0xcd ? view.getUint16(at) : view.getUint32(at);
+      at += head === 0xcd ? 2 : head === 0xce ? 4 : 0;
+      return at === payload.byteLength ? [dtype, shape, frame] : undefined;
+    }
     if (head === 0xc4) size = byte();
     else if (head === 0xc5) {
       size = view.getUint16(at);
@@ -103,6 +113,26 @@ function readArrayPayload(payload: Uint8Array): [string, number[], Uint8Array] |
   }
 }
 
+/** The array frames of the message being decoded (decode() sets them; decoding is synchronous). */
+let messageFrames: readonly Uint8Array[] = [];
+
+function unpackArray(payload: Uint8Array, what: 'bytes' | 'frame'): NdArray {
+  const triple = readArrayPayload(payload) ?? (unpackr.unpack(payload) as unknown);
+  if (!Array.isArray(triple) || triple.length !== 3) throw new TypeError(`array extension: expected [dtype, shape, ${what}]`);
+  const [dtype, shape, held] = triple as unknown[];
+  if (!isDtype(dtype)) throw new TypeError(`array extension: unknown dtype ${JSON.stringify(dtype)}`);
+  if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) throw new TypeError('array extension: bad shape');
+  let data: unknown = held;
+  if (what === 'frame') {
+    if (typeof held !== 'number' || !Number.isInteger(held) || held < 0 || held >= messageFrames.length) {
+      throw new TypeError(`array extension: frame ${JSON.stringify(held)} named, the message has ${messageFrames.length} array frame(s)`);
+    }
+    data = messageFrames[held];
+  }
+  if (!(data instanceof Uint8Array)) throw new TypeError('array extension: data is not bytes');
+  return new NdArray(dtype, shape as number[], data);
+}
+
 // pack/unpack (not msgpackr's write/read, whose inline layout only msgpackr reads): the
 // extension's payload is a standalone msgpack document, as Python's ext_hook expects.
 addExtension({
@@ -111,16 +141,10 @@ addExtension({
   pack(array: NdArray) {
     return packr.pack([array.dtype, array.shape, array.data]);
   },
-  unpack(payload: Uint8Array) {
-    const triple = readArrayPayload(payload) ?? (unpackr.unpack(payload) as unknown);
-    if (!Array.isArray(triple) || triple.length !== 3) throw new TypeError('array extension: expected [dtype, shape, bytes]');
-    const [dtype, shape, data] = triple as unknown[];
-    if (!isDtype(dtype)) throw new TypeError(`array extension: unknown dtype ${JSON.stringify(dtype)}`);
-    if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) throw new TypeError('array extension: bad shape');
-    if (!(data instanceof Uint8Array)) throw new TypeError('array extension: data is not bytes');
-    return new NdArray(dtype, shape as number[], data);
-  },
+  unpack: (payload: Uint8Array) => unpackArray(payload, 'bytes'),
 });
+// Only received: the controller sends no arrays.
+addExtension({ type: ARRAY_FRAME_EXT, unpack: (payload: Uint8Array) => unpackArray(payload, 'frame') });
 
 /**
  * msgpackr writes whole numbers beyond 32 bits as float64, so Python would receive 5000000000.0
@@ -153,6 +177,12 @@ export function encode(value: unknown): Buffer {
   return packr.pack(widenIntegers(value));
 }
 
-export function decode(data: Uint8Array): unknown {
-  return unpackr.unpack(data);
+/** A message's value; `frames`: the message's array frames (those after its first), named by extension type 2. */
+export function decode(data: Uint8Array, frames: readonly Uint8Array[] = []): unknown {
+  messageFrames = frames;
+  try {
+    return unpackr.unpack(data);
+  } finally {
+    messageFrames = [];
+  }
 }

@@ -159,18 +159,20 @@ export class Transport implements SessionTransport {
   async receiveLoop(deliver: (received: Received) => void): Promise<void> {
     try {
       for await (const frames of this.router) {
-        if (frames.length !== 2) {
-          deliver({ ok: false, reason: `expected a routing id and one frame, got ${frames.length} frames` });
+        if (frames.length < 2) {
+          deliver({ ok: false, reason: `expected a routing id and a message, got ${frames.length} frame(s)` });
           continue;
         }
-        const [route, payload] = frames as [Buffer, Buffer];
-        if (payload.length === 0) {
+        // The message, then its large arrays' bytes, each a frame of its own (codec.ts): zeromq.js
+        // hands them over without a copy, and the journal writes each with one write().
+        const [route, payload, ...arrays] = frames as [Buffer, Buffer, ...Buffer[]];
+        if (payload.length === 0 && arrays.length === 0) {
           this.outbox.reachable(route.toString('latin1')); // a (re)connection's probe (ZMQ_PROBE_ROUTER)
           continue;
         }
         let value: unknown;
         try {
-          value = decode(payload);
+          value = decode(payload, arrays);
         } catch (error) {
           deliver({ ok: false, reason: `not msgpack: ${(error as Error).message}` });
           continue;

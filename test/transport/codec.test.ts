@@ -30,6 +30,18 @@ describe('codec', () => {
     expect(Array.from(new Int16Array(new Uint8Array(back.a.data).buffer))).toEqual([1, -2, 300, -32768]);
   });
 
+  it('reads an array that came as a frame of its own from that frame, without a copy; a frame the message lacks is named', () => {
+    // {"a": ext 2 [dtype, shape, frame 1]}, as Python's codec writes it for a large array.
+    const payload = Buffer.from(encode(['float32', [2], 1]));
+    const message = Buffer.concat([Buffer.from([0x81, 0xa1, 0x61, 0xc7, payload.length, 0x02]), payload]);
+    const frames = [Buffer.alloc(8), Buffer.from(new Float32Array([1.5, -2]).buffer)];
+    const back = decode(message, frames) as { a: NdArray };
+    expect([back.a.dtype, back.a.shape]).toEqual(['float32', [2]]);
+    expect(back.a.data).toBe(frames[1]); // the frame itself: the journal writes it with one write()
+    expect(() => decode(message, frames.slice(0, 1))).toThrow(/frame 1 named, the message has 1 array frame\(s\)/);
+    expect(() => decode(message)).toThrow(/frame 1 named, the message has 0 array frame\(s\)/);
+  });
+
   it('refuses an array whose bytes do not fit its shape', () => {
     expect(() => new NdArray('float32', [3], new Uint8Array(8))).toThrow(/needs 12 bytes, got 8/);
   });

@@ -91,6 +91,20 @@ describe('the TypeScript and Python message shapes agree', () => {
     ]);
   });
 
+  it('a results message with a large array: the array comes as a frame of its own, and Node reads it from that frame without a copy', async () => {
+    const { stdout } = await execa(PYTHON, [fixture('protocol_peer.py'), 'frames'], { env: pythonEnv(), encoding: 'buffer', stripFinalNewline: false });
+    const [message, ...arrays] = decode(stdout as Uint8Array) as Uint8Array[];
+    expect(arrays).toHaveLength(1); // the large array alone: the small one is inside the message
+    const parsed = parseEvent(decode(message as Uint8Array, arrays));
+    expect(parsed).toMatchObject({ ok: true, event: { kind: 'results', device: 0, replica: 1, results: [{ batch: 5, busy: 0.25 }] } });
+    const outcome = parsed.ok && parsed.event.kind === 'results' ? parsed.event.results[0]?.outcomes[0] : undefined;
+    const { big, small } = (outcome?.ok ? outcome.result : {}) as { big: NdArray; small: NdArray };
+    expect([big.dtype, big.shape]).toEqual(['float32', [16384]]);
+    expect(Array.from(new Float32Array(new Uint8Array(big.data).buffer).slice(0, 4))).toEqual([0, 1, 2, 3]);
+    expect(big.data.buffer).toBe((arrays[0] as Uint8Array).buffer); // a view of the frame
+    expect(normalise(small)).toEqual(normalise(array('int16', [3], new Int16Array([1, -2, 300]))));
+  });
+
   it('Python understands every command Node builds', async () => {
     const commands = [batchesMessage([{ batch: 7, inputs: ['a.png', { id: 'x' }] }, { batch: 8, inputs: [3] }]), takeBackMessage(7), stopMessage, startCommand(1, 4), shutdownCommand, heartbeatCommand];
     const result = await execa(PYTHON, [fixture('protocol_peer.py'), 'commands'], { env: pythonEnv(), input: encode(commands), reject: false });
