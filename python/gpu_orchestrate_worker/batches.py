@@ -11,8 +11,10 @@ only if TakeBacks.start says so: the controller may have taken it back (take_bac
 
 `waiting()` tells the serve loop whether a batch (or the stop message) is already here, so that
 it can keep a finished batch's result to send with the next ones (results.py) instead of waking
-the controller once per batch; `finished(batch)` says that a batch's result is out of infer's
-hands (the running-batch marker is cleared: take_back.py).
+the controller once per batch; `on_wait` (the serve loop sets it) is called before a source waits
+for the controller, so what is held goes first (a batch that was here may have been taken back
+meanwhile); `finished(batch)` says that a batch's result is out of infer's hands (the
+running-batch marker is cleared: take_back.py).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class ReadyBatch(NamedTuple):
 
 
 class BatchSource(Protocol):
+    on_wait: Callable[[], None] | None
+
     def __iter__(self) -> Iterator[ReadyBatch]: ...
 
     def waiting(self) -> bool:
@@ -66,12 +70,15 @@ class ReceivedBatches:
         self._take_backs = take_backs or TakeBacks()
         self._queue: deque[tuple[int, list[Any]]] = deque()  # arrived in a message, not yet taken
         self._stopped = False
+        self.on_wait: Callable[[], None] | None = None
 
     def __iter__(self) -> Iterator[ReadyBatch]:
         while True:
             if not self._queue:
                 if self._stopped:
                     return
+                if self.on_wait is not None and not self._tasks.poll(0):
+                    self.on_wait()
                 self._receive()
                 continue
             batch, inputs = self._queue.popleft()
@@ -112,9 +119,10 @@ class PreprocessedBatches:
         self._take_backs = take_backs or TakeBacks()
         self._preprocessor = Preprocessor(preprocess, preprocess_workers(threads))
         self._intake = Intake(tasks, self._take_backs, self._preprocessor.start, self._preprocessor.cancel)
+        self.on_wait: Callable[[], None] | None = None
 
     def __iter__(self) -> Iterator[ReadyBatch]:
-        while (arrived := self._intake.next()) is not None:
+        while (arrived := self._intake.next(self.on_wait)) is not None:
             taken_at = time.perf_counter()  # from here on, waiting for preprocess is this batch's time
             prepared = [future.result() for future in arrived.prepared]
             failed = {

@@ -72,9 +72,11 @@ class Intake:
         """Has a batch (or the stop message) arrived that the serve loop has not taken yet?"""
         return not self._arrived.empty()
 
-    def next(self) -> Arrived | None:
-        """The next batch to run; None once told to stop."""
+    def next(self, on_wait: Callable[[], None] | None = None) -> Arrived | None:
+        """The next batch to run; None once told to stop. `on_wait` is called before waiting for one."""
         while True:
+            if on_wait is not None and self._arrived.empty():
+                on_wait()
             entry = self._arrived.get()
             if entry is self._STOP:
                 return None

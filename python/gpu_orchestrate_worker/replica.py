@@ -135,6 +135,7 @@ def _limit_threads(threads: int) -> None:
 def serve(source: BatchSource, infer: Callable[[Any, list[Any]], Any], model: Any, sender: ResultSender) -> None:
     """Infer each batch from the source and hand its result to the sender, until the source ends
     (the stop message); then send what is held."""
+    source.on_wait = sender.flush  # nothing held while the replica waits for the controller
     with closing(source):  # the preprocess source's pool is shut down, however the loop ends
         for ready in source:
             sender.borrowed_free()  # infer may write into arrays it returned before

@@ -9,7 +9,9 @@ with the next ones:
 - sent at once when no batch is here to run next (the replica would wait for the controller, who
   must first learn that this one ended), when the batch took SLOW_BATCH_SECONDS or more (the
   controller sizes its credit and its timeouts by what it hears: a slow batch's result is news
-  worth a message), or when what is held reaches MAX_HELD_BATCHES or MAX_HELD_BYTES;
+  worth a message), or when what is held reaches MAX_HELD_BATCHES or MAX_HELD_BYTES; and what is
+  held goes before the replica waits for the controller (batches.py: on_wait), since the batch
+  that was here may have been taken back;
 - held otherwise: under load, a message carries many batches; one batch at a time, one each.
 
 A held result must never wait behind a batch that runs long: the controller would take the

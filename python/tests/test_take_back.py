@@ -7,116 +7,19 @@ sockets, for either batch source, and the listener once through real ZeroMQ sock
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
-from typing import Any, Callable
 
 import pytest
 import zmq
-from fakes import FakeEvents, bundle, task
+from fakes import FakeEvents
+from replica_harness import SOURCES, Replica, SourceMaker, wait_until
 
 from gpu_orchestrate_worker import codec, protocol, wire
-from gpu_orchestrate_worker.batches import BatchSource, preprocessed_batches, received_batches
+from gpu_orchestrate_worker.batches import received_batches
 from gpu_orchestrate_worker.replica import serve
 from gpu_orchestrate_worker.results import ResultSender
 from gpu_orchestrate_worker.take_back import TakeBacks, listen
-
-
-class Inbox:
-    """A socket the test feeds while the replica runs: recv() waits for the next message."""
-
-    def __init__(self) -> None:
-        self.messages: queue.Queue[Any] = queue.Queue()
-
-    def recv(self) -> bytes:
-        return self.messages.get(timeout=10)
-
-    def poll(self, timeout: int = 0) -> int:
-        return 0 if self.messages.empty() else 1
-
-    def recv_multipart(self) -> list[bytes]:
-        message = self.messages.get(timeout=10)
-        if isinstance(message, Exception):
-            raise message
-        return message
-
-
-def take_back(batch: int) -> list[bytes]:
-    return [codec.encode({"v": protocol.PROTOCOL_VERSION, "kind": "take_back", "batch": batch})]  # a DEALER hears the message alone
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
-
-
-SourceMaker = Callable[[Inbox, TakeBacks, list[Any]], BatchSource]
-
-
-def plain(tasks: Inbox, take_backs: TakeBacks, preprocessed: list[Any]) -> BatchSource:
-    return received_batches(tasks, take_backs)
-
-
-def through_preprocess(tasks: Inbox, take_backs: TakeBacks, preprocessed: list[Any]) -> BatchSource:
-    def preprocess(item: Any) -> Any:
-        preprocessed.append(item)
-        return item
-
-    return preprocessed_batches(tasks, preprocess, 1, take_backs)
-
-
-SOURCES = pytest.mark.parametrize("make_source", [plain, through_preprocess], ids=["plain", "preprocess"])
-
-
-class Replica:
-    """The serve loop and the take-back listener on threads, with an infer that holds the batch
-    ["first"] until the test lets it go."""
-
-    def __init__(self, make_source: SourceMaker) -> None:
-        self.tasks, self.take_backs_in = Inbox(), Inbox()
-        self.events = FakeEvents()
-        self.confirmed: list[int] = []
-        self.preprocessed: list[Any] = []
-        self.running, self.proceed, self.listener_stopped = threading.Event(), threading.Event(), threading.Event()
-        self.infer_saw: list[list[Any]] = []
-        take_backs = TakeBacks()
-        listen(self.take_backs_in, take_backs, self.confirmed.append, self.listener_stopped.set)
-        source = make_source(self.tasks, take_backs, self.preprocessed)
-        self.sender = ResultSender(self.events, device=0, replica=0)
-        self.thread = threading.Thread(target=serve, args=(source, self.infer, None, self.sender), daemon=True)
-        self.thread.start()
-
-    def infer(self, model: Any, batch: list[Any]) -> list[Any]:
-        self.infer_saw.append(list(batch))
-        if batch == ["first"]:
-            self.running.set()
-            assert self.proceed.wait(10), "the test never let the running batch finish"
-        return batch
-
-    def push(self, batch: int, item: str) -> None:
-        self.tasks.messages.put(task("batch", batch, [item]))
-
-    def push_bundle(self, *batches: tuple[int, str]) -> None:
-        self.tasks.messages.put(bundle(*((batch, [item]) for batch, item in batches)))
-
-    def ask_back(self, batch: int) -> None:
-        self.take_backs_in.messages.put(take_back(batch))
-
-    def finish(self) -> None:
-        self.proceed.set()
-        self.tasks.messages.put(task("stop"))
-        self.thread.join(10)
-        assert not self.thread.is_alive()
-        self.sender.close()
-        self.take_backs_in.messages.put(zmq.ContextTerminated())  # what the replica's context.term() does
-        assert self.listener_stopped.wait(10), "the listener did not stop when its context ended"
-
-    def results(self) -> list[int]:
-        return [entry["batch"] for entry in self.events.results()]
 
 
 @SOURCES
@@ -178,36 +81,6 @@ def test_batches_not_taken_back_run_in_the_order_they_came(make_source: SourceMa
     assert replica.infer_saw == [["first"], ["b"], ["d"]]
 
 
-@SOURCES
-def test_a_batch_taken_back_out_of_a_bundle_is_skipped_and_the_rest_of_its_bundle_runs(make_source: SourceMaker) -> None:
-    # The controller sent three batches in one message, then asked the last two back for an idle
-    # replica: they arrived together, but each is started or given back on its own.
-    replica = Replica(make_source)
-    replica.push_bundle((0, "first"), (1, "b"), (2, "c"))
-    assert replica.running.wait(10)
-    replica.ask_back(2)
-    replica.ask_back(1)
-    wait_until(lambda: sorted(replica.confirmed) == [1, 2], "both confirmations")
-    replica.push_bundle((3, "d"))
-    replica.finish()
-    assert replica.results() == [0, 3]
-    assert replica.infer_saw == [["first"], ["d"]]
-
-
-@SOURCES
-def test_a_take_back_that_arrives_before_its_bundle_skips_that_batch_alone(make_source: SourceMaker) -> None:
-    replica = Replica(make_source)
-    replica.push(0, "first")
-    assert replica.running.wait(10)
-    replica.ask_back(2)
-    wait_until(lambda: replica.confirmed == [2], "the confirmation")
-    replica.push_bundle((1, "b"), (2, "c"), (3, "d"))
-    replica.finish()
-    assert replica.results() == [0, 1, 3]
-    assert replica.infer_saw == [["first"], ["b"], ["d"]]
-    assert "c" not in replica.preprocessed  # known to be taken back when its bundle came
-
-
 def test_a_batch_that_started_or_was_skipped_is_never_confirmed_later() -> None:
     take_backs = TakeBacks()
     assert take_backs.start(3)
@@ -228,6 +101,9 @@ def test_batch_ids_that_do_not_grow_are_a_protocol_error() -> None:
 
 def test_a_socket_error_reaches_the_serve_loop() -> None:
     class BrokenTasks:
+        def poll(self, timeout: int = 0) -> int:
+            return 0
+
         def recv(self) -> bytes:
             raise RuntimeError("the socket is gone")
 
