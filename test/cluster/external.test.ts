@@ -23,7 +23,7 @@ describe('--launcher external', () => {
     const output = path.join(dir, 'out.jsonl');
     writeFileSync(gate, '');
     const run = startCli(
-      ['--script', WHERE, '--inputs', writeItems(dir, COUNT), '--output', output, '--launcher', 'external', '--ranks', '2', '--gpus', 'cpu', '--batch-size', '4',
+      ['--script', WHERE, '--inputs', writeItems(dir, COUNT), '--output', output, '--launcher', 'external', '--ranks', '2', '--listen', cluster().bridgeAddress, '--gpus', 'cpu', '--batch-size', '4',
         '--opt', `gate=${gate}`, '--opt', `gate_from=${GATE_FROM}`, '--opt', `log=${log}`],
       // A host that stops sending heartbeats is given up on after 10 s instead of 30.
       { env: { GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT: '10' } },

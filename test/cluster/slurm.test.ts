@@ -9,12 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { BIN, runCli, scratchDir, startCli, waitFor } from '../helpers/cli.js';
 import { linesSoFar } from '../helpers/cli.js';
 import { execa } from 'execa';
-import { cluster, clusterEnv, setLink, waitIdle } from './cluster.js';
+import { survivors } from '../helpers/processes.js';
+import { cluster, clusterEnv, nodeConnections, setLink, waitIdle } from './cluster.js';
 import { expectEveryItemOnce, inAllocation, nodesUsed, openGateWhenAllHold, outputOf, started, WHERE, writeItems } from './runs.js';
 
 describe('--launcher slurm', () => {
   it('2,000 items across both nodes: every item once, both nodes used, the same answers as on one machine', async () => {
-    const { nodes, cpusPerNode } = cluster();
+    const { nodes, cpusPerNode, bridgeAddress } = cluster();
     const dir = scratchDir('go-slurm-');
     const items = writeItems(dir, 2000);
     const output = path.join(dir, 'nodes.jsonl');
@@ -24,9 +25,22 @@ describe('--launcher slurm', () => {
     const run = startCli(['--script', WHERE, '--inputs', items, '--output', output, '--launcher', 'slurm', '--gpus', `cpu:${cpusPerNode}`, '--batch-size', '16', '--opt', `gate=${gate}`, '--opt', `log=${log}`], {
       wrapper: inAllocation(nodes.length, cpusPerNode),
     });
-    await openGateWhenAllHold(run, log, gate, nodes.flatMap((node) => Array.from({ length: cpusPerNode }, (_, local) => `${node.name}:cpu:${local}`)));
+    const connections = new Map<string, Set<number>>();
+    await openGateWhenAllHold(run, log, gate, nodes.flatMap((node) => Array.from({ length: cpusPerNode }, (_, local) => `${node.name}:cpu:${local}`)), async () => {
+      // The hosts are on other machines: without --listen the controller listens over TCP, on its bridge address.
+      const endpoint = /listening on tcp:\/\/([\d.]+:\d+);/.exec(run.stderrSoFar())?.[1];
+      expect(endpoint, run.stderrSoFar()).toMatch(new RegExp(`^${bridgeAddress.replaceAll('.', '\\.')}:\\d+$`));
+      const ours = new Set(survivors(run.marker));
+      for (const node of nodes) {
+        const pids = (await nodeConnections(node.name)).filter((found) => found.peer === endpoint && ours.has(found.pid)).map((found) => found.pid);
+        connections.set(node.name, new Set(pids));
+      }
+    });
     const result = await run.done;
     expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`the device hosts connect over TCP to ${bridgeAddress}, this machine's address on the route to ${nodes[0]?.name} (--listen chooses another)`);
+    // On every node, each device's host and replica hold TCP connections to the controller's one port.
+    for (const node of nodes) expect(connections.get(node.name)?.size, `processes of the run on ${node.name} connected over TCP`).toBeGreaterThanOrEqual(2 * cpusPerNode);
     expect(result.stderr).toMatch(new RegExp(`slurm: ${nodes.length * cpusPerNode} device host\\(s\\) on ${nodes.map((node) => node.name).join(', ')} \\(job \\d+\\), each an srun step of its own`));
     const lines = outputOf(output);
     expectEveryItemOnce(lines, 2000);
