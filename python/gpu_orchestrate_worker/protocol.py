@@ -59,7 +59,7 @@ from typing import Any, TypedDict
 #    host; a host's heartbeat names its incarnation.
 PROTOCOL_VERSION = 3
 # How often a host sends its heartbeat; the controller takes a host that stays silent much longer
-# (HEARTBEAT_TIMEOUT_MS in src/workers/fleet.ts, 30 s by default) for hung.
+# (HEARTBEAT_TIMEOUT_MS in src/workers/fleet.ts, 20 s by default) for hung.
 HEARTBEAT_SECONDS = 1.0
 
 

@@ -31,8 +31,10 @@ export interface FleetOptions {
 /**
  * How long either side may say nothing (each sends a heartbeat every second) before the other
  * gives up on it: a silent host is taken for hung; a host that hears nothing stops (control.py).
+ * 20 s: a host on another node whose controller was SIGKILLed is gone, with its replicas and its
+ * GPU, within 30 s; a host blocked for 20 s without a heartbeat thread getting through is hung.
  */
-export const HEARTBEAT_TIMEOUT_MS = Number(process.env.GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT ?? 30) * 1000;
+export const HEARTBEAT_TIMEOUT_MS = Number(process.env.GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT ?? 20) * 1000;
 /** How often the controller sends each host its heartbeat. */
 const HEARTBEAT_EVERY_MS = 1_000;
 /**
@@ -58,6 +60,8 @@ interface HostEntry {
   /** The pid its heartbeats carry: the handle's, or else the first heartbeat's (a host started on another node). */
   pid: number | undefined;
   removed: boolean;
+  /** Killed because it went silent: its death says what the launcher saw, this says why. */
+  silenced: boolean;
 }
 
 export class Fleet {
@@ -145,7 +149,7 @@ export class Fleet {
       onOutput: (line) => this.options.onOutput(device, line),
     });
     const allowance = host.firstHeartbeatAllowanceMs ?? FIRST_HEARTBEAT_ALLOWANCE_MS;
-    this.hosts.set(device.index, { host, incarnation, lastHeard: now + allowance, heardOnce: false, pid: host.pid, removed: false });
+    this.hosts.set(device.index, { host, incarnation, lastHeard: now + allowance, heardOnce: false, pid: host.pid, removed: false, silenced: false });
     void host.exited.then((death) => {
       this.lastDeaths.set(device.index, death);
       this.options.onHostExit({ device: device.index, incarnation, death });
@@ -222,11 +226,6 @@ export class Fleet {
     for (const [device, entry] of this.hosts) if (!entry.removed) this.transport.command(this.hostPeer(device), heartbeatCommand);
   }
 
-  /** Do not report this host as silent again before another full timeout (its kill is under way). */
-  silenceHandled(device: number, now: number): void {
-    const entry = this.hosts.get(device);
-    if (entry) entry.lastHeard = now;
-  }
 
   silentHosts(now: number): number[] {
     const silent: number[] = [];
@@ -241,8 +240,19 @@ export class Fleet {
     if (pid !== undefined) this.hosts.get(device)?.host.killReplica(pid);
   }
 
-  killHost(device: number): void {
-    this.hosts.get(device)?.host.kill();
+  /** Kill a host that went silent; it is not reported as silent again before another full timeout (its exit report follows). */
+  killSilentHost(device: number, now: number): void {
+    const entry = this.hosts.get(device);
+    if (!entry) return;
+    entry.lastHeard = now;
+    entry.silenced = true;
+    entry.host.kill();
+  }
+
+  /** Was this start of the device's host killed for its silence? */
+  wasSilenced(device: number, incarnation: number): boolean {
+    const entry = this.hosts.get(device);
+    return entry !== undefined && entry.incarnation === incarnation && entry.silenced;
   }
 
   /** Take a device out of the run: its host is stopped and its reports are ignored from now on. */

@@ -78,7 +78,7 @@ export async function setLink(name: string, state: 'up' | 'down'): Promise<void>
 }
 
 export interface NodeConnection {
-  /** The remote end, "10.201.0.1:41235". */
+  /** The remote end, "10.201.0.1:41235" (IPv4-mapped addresses as IPv4). */
   peer: string;
   pid: number;
 }
@@ -91,7 +91,9 @@ export async function nodeConnections(name: string): Promise<NodeConnection[]> {
     // "0 0 10.201.0.11:51234 10.201.0.1:41235 users:(("python3",pid=4242,fd=12),...)"
     const match = /\S+:\d+\s+(\S+:\d+)\s+users:\(\((.*)\)\)/.exec(line);
     if (!match) continue;
-    for (const owner of (match[2] as string).matchAll(/pid=(\d+)/g)) found.push({ peer: match[1] as string, pid: Number(owner[1]) });
+    // An IPv4 peer of an IPv6 socket (the hosts set ZeroMQ's ipv6 option) shows as [::ffff:10.201.0.1]:41235.
+    const peer = (match[1] as string).replace(/^\[::ffff:([\d.]+)\]/, '$1');
+    for (const owner of (match[2] as string).matchAll(/pid=(\d+)/g)) found.push({ peer, pid: Number(owner[1]) });
   }
   return found;
 }
