@@ -75,7 +75,7 @@ export function hostLost(session: Session, entry: DeviceEntry, exit: HostExit): 
   const { fleet, flags } = session;
   if (session.scheduler.isDone || !fleet.isCurrentHost(exit.device, exit.incarnation)) return;
   // A host killed for its silence: why first (on another node, the cause is its node or the network), then what its launcher saw.
-  const silence = `it sent no heartbeat for ${HEARTBEAT_TIMEOUT_MS / 1000} s (hung, its node down, or the network to it cut), so it was killed`;
+  const silence = `it sent no heartbeat for ${HEARTBEAT_TIMEOUT_MS / 1000} s (hung, its node down, or the network to it cut) and was given up on`;
   const why = fleet.wasSilenced(exit.device, exit.incarnation) ? `${silence}: ${describeDeath(exit.death)}` : describeDeath(exit.death);
   let anyReady = false;
   for (let replica = 0; replica < session.slotsPerDevice; replica += 1) {

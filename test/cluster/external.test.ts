@@ -44,7 +44,7 @@ describe('--launcher external', () => {
       const held = started(log).filter((entry) => entry.device === 'rank0:cpu:0' && entry.value >= GATE_FROM).map((entry) => entry.value);
       for (const { pid } of nodeProcesses(first).filter((found) => found.command.includes('gpu_orchestrate_worker'))) process.kill(pid, 'SIGKILL');
       await rank0;
-      await waitFor(() => /rank0:cpu:0: the device host is gone: it stopped sending heartbeats/.test(run.stderrSoFar()), 'rank 0 to be given up on', 60_000);
+      await waitFor(() => /rank0:cpu:0: it sent no heartbeat for 10 s \(hung, its node down, or the network to it cut\) and was given up on: the device host is gone: it left the run/.test(run.stderrSoFar()), 'rank 0 to be given up on', 60_000);
       rmSync(gate, { force: true });
       const result = await run.done;
       expect(result.exitCode, result.stderr).toBe(0);

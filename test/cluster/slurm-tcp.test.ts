@@ -5,7 +5,7 @@
  * controller leaves no process of the run on any node 30 s later, and --resume completes. The
  * hosts connect over TCP without --listen: the slurm launcher chose it for hosts on other nodes.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixture, runCli, scratchDir, startCli, survivors, waitFor, type StartedCli } from '../helpers/cli.js';
@@ -88,8 +88,11 @@ describe('--launcher slurm over TCP', () => {
     expect(srunsOf(marker), 'sruns of the run still running').toEqual([]);
     rmSync(held.gate, { force: true });
     await held.run.done;
-    const resumed = await runCli([...held.args, '--resume'], { wrapper: inAllocation(nodes.length, cpusPerNode) });
+    expect(readdirSync(held.run.tmp), 'the killed controller could not remove its run folder').toHaveLength(1);
+    // In the same TMPDIR, the next run removes the folder of the run that is gone.
+    const resumed = await runCli([...held.args, '--resume'], { wrapper: inAllocation(nodes.length, cpusPerNode), env: { TMPDIR: held.run.tmp } });
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expectEveryItemOnce(outputOf(held.output), COUNT);
+    expect(readdirSync(held.run.tmp)).toEqual([]);
   });
 });

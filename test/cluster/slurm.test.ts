@@ -101,25 +101,32 @@ describe('--launcher slurm', () => {
     // Cut off, its hosts fall silent: given up on after the heartbeat timeout (20 s), before Slurm
     // itself calls the node down (SlurmdTimeout, 30 s here), which would also end their sruns.
     expect(summary).toMatch(
-      new RegExp(`\\n${victim}:cpu:0: its device host was lost: it sent no heartbeat for 20 s \\(hung, its node down, or the network to it cut\\), so it was killed: the device host on ${victim} is gone: its srun was killed by SIGKILL`),
+      new RegExp(`\\n${victim}:cpu:0: its device host was lost: it sent no heartbeat for 20 s \\(hung, its node down, or the network to it cut\\) and was given up on: the device host on ${victim} is gone: its srun was killed by SIGKILL`),
     );
     await waitIdle(180_000);
   }, 420_000);
 });
 
 describe('doctor --launcher slurm', () => {
-  it('prints one row per node: Python, torch, this version, the script readable there', async () => {
+  it('prints one row per node: Python, torch, this version, the script and the first items readable there', async () => {
     const { nodes } = cluster();
-    const result = await runCli(['doctor', '--launcher', 'slurm', '--script', WHERE], { wrapper: inAllocation(nodes.length, 1) });
+    const images = scratchDir('go-doctor-items-');
+    for (const name of ['a.png', 'b.png', 'c.png', 'd.png']) writeFileSync(path.join(images, name), 'png');
+    const result = await runCli(['doctor', '--launcher', 'slurm', '--script', WHERE, '--inputs', images], { wrapper: inAllocation(nodes.length, 1) });
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     const rows = result.stdout.trim().split('\n');
-    expect(rows[0]).toMatch(/^node\s+python\s+torch\s+CUDA\s+GPUs\s+gpu-orchestrate\s+script\s+ready$/);
-    for (const node of nodes) expect(result.stdout).toMatch(new RegExp(`\\n${node.name}\\s+3\\.\\d+\\.\\d+\\s+\\S+\\s+\\S+.*\\s+0\\.\\d+\\.\\d+\\s+readable\\s+yes\\n`));
+    expect(rows[0]).toMatch(/^node\s+python\s+torch\s+CUDA\s+GPUs\s+gpu-orchestrate\s+script\s+inputs\s+ready$/);
+    for (const node of nodes) expect(result.stdout).toMatch(new RegExp(`\\n${node.name}\\s+3\\.\\d+\\.\\d+\\s+\\S+\\s+\\S+.*\\s+0\\.\\d+\\.\\d+\\s+readable\\s+readable \\(3\\)\\s+yes\\n`));
     expect(rows.at(-1)).toBe(`ready: every node (${nodes.length}) can run device hosts`);
 
     const missing = await runCli(['doctor', '--launcher', 'slurm', '--script', path.join(path.dirname(BIN), 'no-such-script.py')], { wrapper: inAllocation(nodes.length, 1) });
     expect(missing.exitCode).toBe(3);
-    expect(missing.stdout).toMatch(/NOT READABLE\s+no: cannot read .*no-such-script\.py: put it on a filesystem every node shares/);
+    expect(missing.stdout).toMatch(/NOT READABLE\s+-\s+no: cannot read .*no-such-script\.py: put it on a filesystem every node shares/);
+    // An item that is a path on this machine only (here: on none) is named.
+    writeFileSync(path.join(images, 'list.txt'), '/scratch/only-here/a.png\n');
+    const local = await runCli(['doctor', '--launcher', 'slurm', '--inputs', path.join(images, 'list.txt')], { wrapper: inAllocation(nodes.length, 1) });
+    expect(local.exitCode).toBe(3);
+    expect(local.stdout).toMatch(/NOT READABLE \(0 of 1\)\s+no: cannot read the item \/scratch\/only-here\/a\.png: put the inputs on a filesystem every node shares, under the same path/);
   });
 
   it('outside an allocation, says to run it inside one', async () => {

@@ -48,7 +48,7 @@ describe('--launcher external', () => {
       const silent = launcher.start(spec);
       expect(silent.ownProcess).toBe(false);
       silent.kill();
-      expect(describeDeath(await silent.exited)).toMatch(/stopped sending heartbeats.*joins in its place/);
+      expect(describeDeath(await silent.exited)).toMatch(/it left the run, or lost its way to the controller; a host started again with its rank joins in its place/);
       const leaving = launcher.start(spec);
       let settled = false;
       void leaving.exited.then(() => (settled = true));

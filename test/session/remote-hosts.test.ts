@@ -114,7 +114,7 @@ describe('hosts on other nodes', () => {
     h.clock.advance(1_000); // its exit settles
     await settle();
     // Its loss says why first (silence: on another node, the node or the network), then what srun saw.
-    expect(h.stderr.join('')).toMatch(/gpo-n1:cpu:0: it sent no heartbeat for 20 s \(hung, its node down, or the network to it cut\), so it was killed: the device host on gpo-n1 is gone: its srun was killed by SIGKILL/);
+    expect(h.stderr.join('')).toMatch(/gpo-n1:cpu:0: it sent no heartbeat for 20 s \(hung, its node down, or the network to it cut\) and was given up on: the device host on gpo-n1 is gone: its srun was killed by SIGKILL/);
     h.signal('SIGINT');
     h.signal('SIGINT');
     await done;
