@@ -3,7 +3,7 @@
  * heartbeat to its hosts; replicas to add (--workers-per-gpu auto), hosts gone silent, hosts
  * started elsewhere that never checked in, batches past their timeout.
  */
-import { HEARTBEAT_TIMEOUT_MS } from '../workers/fleet.js';
+import { HEARTBEAT_TIMEOUT_MS } from '../workers/liveness.js';
 import { checkInAtTimeout } from './check-in.js';
 import { replicaLost } from './losses.js';
 import type { Session } from './state.js';
