@@ -91,7 +91,8 @@ async function openOutput(config: RunConfig, source: InputSource, counting: Prom
 }
 
 export async function run(given: RunConfig, io: RunIo): Promise<number> {
-  const source = await openInputs(given.inputs, io.stdin);
+  // The run's own files are never its items, wherever the inputs' walk goes.
+  const source = await openInputs(given.inputs, io.stdin, [given.output, arraysPathFor(given.output), `${given.output}.lock`]);
   const env = io.env ?? process.env;
   const launch = await planLaunch(given, { env, discovery: io.discovery ?? systemDiscovery() });
   // Hosts on other machines need TCP even without --listen: the plan chose where to listen.
