@@ -91,8 +91,13 @@ async function openOutput(config: RunConfig, source: InputSource, counting: Prom
 }
 
 export async function run(given: RunConfig, io: RunIo): Promise<number> {
+  // Reading the first item waits for it: on a terminal, say what it waits for instead of hanging silently.
+  const stdin = io.stdin ?? process.stdin;
+  if (given.inputs === '-' && (stdin as { isTTY?: boolean }).isTTY && !given.quiet) {
+    io.stderr('reading the items from standard input, which is a terminal: type one a line, then Ctrl-D (or pipe them in: ls images/*.png | gpu-orchestrate ... --inputs -)\n');
+  }
   // The run's own files are never its items, wherever the inputs' walk goes.
-  const source = await openInputs(given.inputs, io.stdin, [given.output, arraysPathFor(given.output), `${given.output}.lock`]);
+  const source = await openInputs(given.inputs, stdin, [given.output, arraysPathFor(given.output), `${given.output}.lock`]);
   const env = io.env ?? process.env;
   const launch = await planLaunch(given, { env, discovery: io.discovery ?? systemDiscovery() });
   // Hosts on other machines need TCP even without --listen: the plan chose where to listen.
