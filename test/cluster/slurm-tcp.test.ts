@@ -58,8 +58,8 @@ describe('--launcher slurm over TCP', () => {
     try {
       const endpoint = `tcp://${LISTENING.exec(held.run.stderrSoFar())?.[1]}`;
       const rogue = await onNode(second, 'python3', [fixture('rogue_client.py'), endpoint, serverPublicKey(held.run.marker)], { env: pythonEnv() });
-      expect(rogue.exitCode, rogue.stderr).toBe(0);
-      const attempts = rogue.stdout.trim().split('\n').map((line) => JSON.parse(line) as { keys: string; routing_id: string | null; handshake: string });
+      expect(rogue.exitCode, String(rogue.stderr)).toBe(0);
+      const attempts = String(rogue.stdout).trim().split('\n').map((line) => JSON.parse(line) as { keys: string; routing_id: string | null; handshake: string });
       expect(attempts).toHaveLength(9); // 3 key sets x (a replica's id, a host's id, none)
       for (const attempt of attempts) expect(attempt.handshake, JSON.stringify(attempt)).toMatch(/^failed/);
     } finally {

@@ -7,7 +7,7 @@ import { rankDevices } from '../../src/launch/node-devices.js';
 import { describeDeath } from '../../src/workers/death.js';
 
 const template = { python: 'python3', script: '/shared/detect.py', options: {}, threadsPerReplica: 2, slotsPerDevice: 1, heartbeatTimeoutMs: 30_000 };
-const access = { endpoint: 'ipc:///run/controller' };
+const access = { endpoint: 'ipc:///run/controller', curve: undefined };
 
 describe('--launcher external', () => {
   it("prints one command for every rank, naming the join folder but no host's config", () => {
