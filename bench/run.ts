@@ -12,6 +12,7 @@ import path from 'node:path';
 import { gpu } from './gpu.js';
 import { largeResults } from './large-results.js';
 import { memory } from './memory.js';
+import { nodes } from './nodes.js';
 import { machineLine } from './lib/machine.js';
 import { formatTable, type Table } from './lib/table.js';
 import { ROOT } from './lib/watched-run.js';
@@ -36,6 +37,7 @@ const SECTIONS: Record<string, Section> = {
   shared: async () => [await sharedMemory()],
   gpu: async (scratch) => [await gpu(scratch)],
   transport: async (scratch) => [await transport(scratch, Number(process.env.BENCH_ITEMS ?? 100_000), Number(process.env.BENCH_ROUNDS ?? 3), process.env.BENCH_BATCHES?.split(',').map(Number))],
+  nodes: async (scratch) => [await nodes(scratch, Number(process.env.BENCH_ROUNDS ?? 1))],
 };
 
 const BEGIN = '<!-- bench:begin (written by npm run bench; edit the text outside these markers) -->';

@@ -8,7 +8,7 @@ export interface CliHandlers {
    * `python`: the interpreter a run would use (--python before or after `doctor`, else the
    * environment, else the default). `launcher` slurm: on every node of the allocation.
    */
-  doctor(options: { python: string; launcher?: string; script?: string }): Promise<void>;
+  doctor(options: { python: string; launcher?: string; script?: string; inputs?: string }): Promise<void>;
   compare(output: string, reference: string, options: CompareRawOptions): Promise<void>;
 }
 
@@ -99,10 +99,10 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
   program
     .command('doctor')
     .description('print the Python interpreter, torch and CUDA versions, the GPUs found and each package; exit 3 when not ready')
-    .addHelpText('after', `\nThe interpreter checked is the one a run would use: --python PATH (before or after doctor), else $GPU_ORCHESTRATE_PYTHON, else ${DEFAULTS.python}.\nWith --launcher slurm (inside an allocation), it checks every node through srun, one row per node; --script PATH also checks that the script can be read there.\n`)
+    .addHelpText('after', `\nThe interpreter checked is the one a run would use: --python PATH (before or after doctor), else $GPU_ORCHESTRATE_PYTHON, else ${DEFAULTS.python}.\nWith --launcher slurm (inside an allocation), it checks every node through srun, one row per node; --script PATH also checks that the script can be read there, and --inputs SPEC that the first items that are paths can.\n`)
     .action(async (_options: unknown, command: Command) => {
       const options = command.optsWithGlobals();
-      await handlers.doctor({ python: String(options.python), launcher: options.launcher as string | undefined, script: options.script as string | undefined });
+      await handlers.doctor({ python: String(options.python), launcher: options.launcher as string | undefined, script: options.script as string | undefined, inputs: options.inputs as string | undefined });
     });
 
   program

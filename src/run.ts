@@ -47,6 +47,7 @@ function dryRunReport(config: RunConfig, plan: ReplicaPlan, launch: LaunchPlan, 
     `inputs:   ${items} items (${description})`,
     `output:   ${config.output}`,
     ...(launch.launch.launcher === 'local' ? [] : [`launcher: ${launch.description}`]),
+    ...(config.listen ? [`listen:   tcp://${config.listen.host}${config.listen.port ? `:${config.listen.port}` : ''} (CURVE); hosts connect to ${config.listen.advertise}`] : []),
     `devices:  ${devices.length}`,
     ...devices.map((device) => `  ${device.label}  ${replicasText(config, plan, device)}, ${threads} CPU thread(s) each, CUDA_VISIBLE_DEVICES=${JSON.stringify(device.visibleDevices)}`),
     `replicas: ${config.workersPerGpu === 'auto' ? `${devices.length} to start, at most ${devices.length * plan.slotsPerDevice}` : devices.length * config.workersPerGpu} in all; batch size ${config.batchSize}, prefetch ${config.prefetch}`,
@@ -89,10 +90,18 @@ async function openOutput(config: RunConfig, source: InputSource, counting: Prom
   return { journal: new Journal(config.output, 'create'), inputs: { source, limit: config.limit, expected: counted === undefined ? undefined : atMost(counted, config.limit) } };
 }
 
-export async function run(config: RunConfig, io: RunIo): Promise<number> {
-  const source = await openInputs(config.inputs, io.stdin);
+export async function run(given: RunConfig, io: RunIo): Promise<number> {
+  // Reading the first item waits for it: on a terminal, say what it waits for instead of hanging silently.
+  const stdin = io.stdin ?? process.stdin;
+  if (given.inputs === '-' && (stdin as { isTTY?: boolean }).isTTY && !given.quiet) {
+    io.stderr('reading the items from standard input, which is a terminal: type one a line, then Ctrl-D (or pipe them in: ls images/*.png | gpu-orchestrate ... --inputs -)\n');
+  }
+  // The run's own files are never its items, wherever the inputs' walk goes.
+  const source = await openInputs(given.inputs, stdin, [given.output, arraysPathFor(given.output), `${given.output}.lock`]);
   const env = io.env ?? process.env;
-  const launch = await planLaunch(config, { env, discovery: io.discovery ?? systemDiscovery() });
+  const launch = await planLaunch(given, { env, discovery: io.discovery ?? systemDiscovery() });
+  // Hosts on other machines need TCP even without --listen: the plan chose where to listen.
+  const config = { ...given, listen: launch.listen };
   const { devices } = launch;
   const plan = planReplicas(config.workersPerGpu, devices, launch.replicaCores, env.GPU_ORCHESTRATE_AUTO_MEASURE_CPU === '1');
   // Under auto, as many threads each as if every slot were in use: a replica added later must

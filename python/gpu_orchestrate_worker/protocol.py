@@ -76,7 +76,7 @@ import msgpack
 #    (extension type 2); replica_exit names the batch that was running.
 PROTOCOL_VERSION = 4
 # How often a host sends its heartbeat; the controller takes a host that stays silent much longer
-# (HEARTBEAT_TIMEOUT_MS in src/workers/fleet.ts, 30 s by default) for hung.
+# (HEARTBEAT_TIMEOUT_MS in src/workers/fleet.ts, 20 s by default) for hung.
 HEARTBEAT_SECONDS = 1.0
 
 

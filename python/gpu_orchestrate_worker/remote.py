@@ -3,7 +3,7 @@
     python -m gpu_orchestrate_worker.remote srun    a task of an srun step (its config in the environment)
     python -m gpu_orchestrate_worker.remote ssh     an ssh session (its environment and config on stdin)
     python -m gpu_orchestrate_worker.remote join                 --launcher external: rank from the environment
-    python -m gpu_orchestrate_worker.remote doctor [--script P]  doctor --launcher slurm, on one node
+    python -m gpu_orchestrate_worker.remote doctor [--script P] [--path P]...  doctor --launcher slurm, on one node
 
 Each ends in the same host as `python -m gpu_orchestrate_worker host`; the config (whose
 controller_pid is 0: the host follows whatever started it) holds the run's keys over TCP, so it is
@@ -136,13 +136,19 @@ def join() -> int:
     return host_command(json.dumps(joined["config"]))
 
 
-def node_doctor(script: str | None) -> dict[str, Any]:
+def _readable_file(path: str) -> bool:
+    return os.access(path, os.R_OK) and Path(path).is_file()
+
+
+def node_doctor(script: str | None, paths: list[str] | None = None) -> dict[str, Any]:
+    """`paths`: a few of the run's items that are paths; each must be the same file on every node."""
     from .environment import doctor
 
     report = doctor()
     report["node"] = os.environ.get("SLURMD_NODENAME", socket.gethostname())
     report["package_version"] = package_version()
-    report["script"] = None if script is None else {"path": script, "readable": os.access(script, os.R_OK) and Path(script).is_file()}
+    report["script"] = None if script is None else {"path": script, "readable": _readable_file(script)}
+    report["paths"] = [{"path": path, "readable": _readable_file(path)} for path in paths or []]
     return report
 
 
@@ -160,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("srun")
     commands.add_parser("ssh")
     commands.add_parser("join")
-    commands.add_parser("doctor").add_argument("--script")
+    doctor_command = commands.add_parser("doctor")
+    doctor_command.add_argument("--script")
+    doctor_command.add_argument("--path", action="append", default=[], help="an item that is a path: readable here?")
     args = parser.parse_args(argv)
     if args.command == "srun":
         config_json = config_from_environment()
@@ -169,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         return ssh_session()
     if args.command == "join":
         return join()
-    json.dump(node_doctor(args.script), sys.stdout)
+    json.dump(node_doctor(args.script, args.path), sys.stdout)
     sys.stdout.write("\n")
     return 0
 

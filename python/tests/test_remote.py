@@ -91,6 +91,18 @@ def test_the_node_doctor_says_whether_the_script_can_be_read_there(tmp_path: Pat
     assert report["package_version"] == json.loads((Path(remote.__file__).resolve().parents[2] / "package.json").read_text())["version"]
 
 
+def test_the_node_doctor_says_whether_each_sampled_item_path_can_be_read_there(tmp_path: Path) -> None:
+    image = tmp_path / "a.png"
+    image.write_bytes(b"png")
+    report = remote.node_doctor(None, [str(image), str(tmp_path / "not-on-this-node.png"), str(tmp_path)])
+    assert report["paths"] == [
+        {"path": str(image), "readable": True},
+        {"path": str(tmp_path / "not-on-this-node.png"), "readable": False},
+        {"path": str(tmp_path), "readable": False},  # a folder is not an item's file
+    ]
+    assert remote.node_doctor(None)["paths"] == []
+
+
 def test_join_refuses_a_rank_the_run_does_not_have_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "ranks.json").write_text(json.dumps({"ranks": 2}))
     monkeypatch.setenv(remote.JOIN_VARIABLE, str(tmp_path))

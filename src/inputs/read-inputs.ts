@@ -14,6 +14,7 @@
  * it, so a run may have started by then.
  */
 import { constants, createReadStream, type ReadStream } from 'node:fs';
+import path from 'node:path';
 import { access, stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { describeFsError } from '../util/fs-errors.js';
@@ -189,7 +190,13 @@ function unreadable(spec: string, error: unknown): UsageError {
   return new UsageError(`--inputs ${spec}: cannot be read (${describeFsError(error)}); make it readable for this user, or give a copy you can read`);
 }
 
-export async function openInputs(spec: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<InputSource> {
+/**
+ * `ownFiles`: the run's own files (its output, the output's arrays and lock), by absolute path. A
+ * folder or glob that holds them would otherwise walk into them: the output becomes an item of
+ * its own run, or of the next --resume.
+ */
+export async function openInputs(spec: string, stdin: NodeJS.ReadableStream = process.stdin, ownFiles: readonly string[] = []): Promise<InputSource> {
+  const own = new Set(ownFiles.map((file) => path.resolve(file)));
   if (spec === '-') return stdinSource(stdin);
   const info = await stat(spec).catch(() => undefined);
   if (info?.isDirectory() || info?.isFile()) {
@@ -203,7 +210,7 @@ export async function openInputs(spec: string, stdin: NodeJS.ReadableStream = pr
   if (info?.isDirectory()) {
     const base = spec.replace(/\/+$/, '');
     const hidden = (name: string) => name.startsWith('.');
-    const rule = { descend: (_: string, name: string) => !hidden(name), accept: (_: string, name: string) => !hidden(name) };
+    const rule = { descend: (_: string, name: string) => !hidden(name), accept: (rel: string, name: string) => !hidden(name) && !own.has(path.resolve(base, rel)) };
     return primed(
       walkSource(`files under ${spec}`, async function* () {
         for await (const files of walk(spec, rule)) yield files.map((file) => `${base}/${file}`);
@@ -215,9 +222,10 @@ export async function openInputs(spec: string, stdin: NodeJS.ReadableStream = pr
   if (info?.isFile()) return primed(fileSource(spec, spec.toLowerCase().endsWith('.jsonl')));
 
   const glob = globWalk(spec);
+  const rule = { ...glob.rule, accept: (rel: string, name: string) => glob.rule.accept(rel, name) && !own.has(path.resolve(glob.root, rel)) };
   const source = await primed(
     walkSource(`glob ${spec}`, async function* () {
-      for await (const files of walk(glob.root, glob.rule)) yield files.map(glob.name);
+      for await (const files of walk(glob.root, rule)) yield files.map(glob.name);
     }),
   );
   // A glob that matches nothing is a mistake worth stopping for before any device starts.

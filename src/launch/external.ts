@@ -59,7 +59,7 @@ class JoiningHost implements HostHandle {
   }
 
   kill(): void {
-    this.settle(launcherDeath(undefined, 'it stopped sending heartbeats: it left the run, or lost its way to the controller; a host started again with its rank joins in its place'));
+    this.settle(launcherDeath(undefined, 'it left the run, or lost its way to the controller; a host started again with its rank joins in its place'));
   }
 
   killReplica(): void {

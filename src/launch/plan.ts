@@ -11,9 +11,11 @@ import { resolveDevices, type Device, type DeviceDiscovery } from '../devices/de
 import { UsageError } from '../errors.js';
 import type { RunConfig } from '../options/config.js';
 import { autoLauncherNotice, type LaunchOptions } from '../options/launch-options.js';
+import { parseListen, type ListenAddress } from '../transport/listen.js';
 import { readAllocation, type RunCommand } from './allocation.js';
 import { execaLauncher } from './execa-launcher.js';
 import { ExternalLauncher } from './external.js';
+import { facingAddress, systemRoutes, type RouteWorld } from './facing-address.js';
 import { parseHostsFile } from './hosts-file.js';
 import type { Launcher } from './launcher.js';
 import { hostsByNode, nodeDevices, rankDevices } from './node-devices.js';
@@ -34,6 +36,8 @@ export interface LaunchPlan {
   announce?: () => string;
   /** For the dry run: how the hosts start. */
   description: string;
+  /** Where the controller listens over TCP: --listen, or for hosts on other machines the address that faces them; undefined: ipc://. */
+  listen: ListenAddress | undefined;
 }
 
 export interface PlanWorld {
@@ -41,6 +45,7 @@ export interface PlanWorld {
   discovery: DeviceDiscovery;
   run?: RunCommand;
   cores?: number;
+  routes?: RouteWorld;
 }
 
 const runCommand: RunCommand = async (command, args) => String((await execa(command, args, { timeout: 60_000 })).stdout);
@@ -50,6 +55,18 @@ const LOCAL: LaunchOptions = { launcher: 'local', auto: false, minHosts: 1, star
 function nodesText(devices: readonly Device[]): string {
   const nodes = [...hostsByNode(devices).keys()];
   return nodes.length > 4 ? `${nodes.slice(0, 3).join(', ')} and ${nodes.length - 3} more` : nodes.join(', ');
+}
+
+/**
+ * Hosts on other machines cannot reach an ipc:// file: without --listen, the controller listens
+ * on its address on the route to the first node that is not this machine (a notice says which).
+ */
+async function remoteListen(config: RunConfig, nodes: readonly string[], world: PlanWorld, lines: string[]): Promise<ListenAddress | undefined> {
+  if (config.listen) return config.listen;
+  const facing = await facingAddress(nodes, world.routes ?? systemRoutes);
+  if (!facing) return undefined;
+  lines.push(`the device hosts connect over TCP to ${facing.address}, this machine's address on the route to ${facing.node} (--listen chooses another)`);
+  return parseListen(facing.address);
 }
 
 /** A refusal of the Slurm launcher that was chosen without being asked says why it was chosen. */
@@ -70,7 +87,7 @@ export async function planLaunch(config: RunConfig, world: PlanWorld): Promise<L
       const { devices, warning } = resolveDevices(config.devices, world.discovery);
       const threads = (slots: number) => threadsPerReplica(devices.length * slots, cores);
       const notices = (slots: number) => [warning, cpuShareWarning(devices, cores, threads(slots))].flatMap((text) => (text ? [`warning: ${text}`] : []));
-      return { launch, launcher: execaLauncher, devices, replicaCores: cores, threads, notices, description: 'local (children of this process)' };
+      return { launch, launcher: execaLauncher, devices, replicaCores: cores, threads, notices, description: 'local (children of this process)', listen: config.listen };
     }
     case 'slurm': {
       const allocation = await readAllocation(world.env, world.run ?? runCommand);
@@ -79,7 +96,8 @@ export async function planLaunch(config: RunConfig, world: PlanWorld): Promise<L
       const fewest = Math.min(...cpus.values());
       const lines = launch.auto ? [autoLauncherNotice(world.env)] : [];
       lines.push(`slurm: ${devices.length} device host(s) on ${nodesText(devices)} (job ${allocation.jobId}), each an srun step of its own; work starts with the first host that checks in`);
-      return { launch, launcher: new SrunLauncher(cpus), devices, replicaCores: fewest * devices.length, threads: (slots) => Math.max(1, Math.floor(fewest / slots)), notices: () => lines, description: `slurm (srun, one step per host, job ${allocation.jobId})` };
+      const listen = await remoteListen(config, [...hostsByNode(devices).keys()], world, lines);
+      return { launch, launcher: new SrunLauncher(cpus), devices, replicaCores: fewest * devices.length, threads: (slots) => Math.max(1, Math.floor(fewest / slots)), notices: () => lines, description: `slurm (srun, one step per host, job ${allocation.jobId})`, listen };
     }
     case 'ssh': {
       const file = launch.hostsFile as string;
@@ -89,16 +107,19 @@ export async function planLaunch(config: RunConfig, world: PlanWorld): Promise<L
       // Each machine's cores are not known here: taken to be this one's, shared by its devices.
       const most = Math.max(...[...hostsByNode(devices).values()].map((ranks) => ranks.length));
       const lines = [`ssh: ${devices.length} device host(s) on ${nodesText(devices)}, started over ssh; work starts with the first host that checks in`];
-      return { launch, launcher: new SshLauncher(machines), devices, replicaCores: cores * hosts.length, threads: (slots) => threadsPerReplica(most * slots, cores), notices: () => lines, description: `ssh (${file})` };
+      const listen = await remoteListen(config, [...hostsByNode(devices).keys()], world, lines);
+      return { launch, launcher: new SshLauncher(machines), devices, replicaCores: cores * hosts.length, threads: (slots) => threadsPerReplica(most * slots, cores), notices: () => lines, description: `ssh (${file})`, listen };
     }
     case 'external': {
+      // Where the hosts will run is the external launcher's secret: the user says where they reach this machine.
+      if (!config.listen) throw new UsageError('--launcher external needs --listen ADDRESS: an address of this machine that the hosts reach (for example --listen 10.0.0.5, or --listen 0.0.0.0 --advertise NAME); for hosts on this machine only, --listen 127.0.0.1');
       const devices = rankDevices(launch.ranks ?? 1, config.devices);
       const launcher = new ExternalLauncher(config.python, devices.length);
       const announce = () =>
         `external: waiting for ${devices.length} device host(s), ranks 0 to ${devices.length - 1}. Start each, on any machine that shares this filesystem, with:\n  ${launcher.command()}\n` +
         `Its rank comes from GPU_ORCHESTRATE_RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK or JOB_COMPLETION_INDEX. Hosts may join at any time; work starts with the first.`;
       // Where the hosts run, and on how many cores, is the external launcher's: torch's defaults stand.
-      return { launch, launcher, devices, replicaCores: cores * devices.length, threads: () => 0, notices: () => [], announce, description: `external (${devices.length} rank(s) join)` };
+      return { launch, launcher, devices, replicaCores: cores * devices.length, threads: () => 0, notices: () => [], announce, description: `external (${devices.length} rank(s) join)`, listen: config.listen };
     }
   }
 }

@@ -9,6 +9,7 @@ import type { LossCause } from '../scheduler/retry-policy.js';
 import type { ErrorInfo } from '../transport/messages.js';
 import { describeDeath, killedFromOutside, type Death } from '../workers/death.js';
 import type { HostExit } from '../workers/fleet.js';
+import { HEARTBEAT_TIMEOUT_MS } from '../workers/liveness.js';
 import { neverCheckedIn } from './check-in.js';
 import { exhaustedRecord, writeLines } from './records.js';
 import type { DeviceEntry, Session } from './state.js';
@@ -78,7 +79,9 @@ export function replicaLost(session: Session, entry: DeviceEntry, replica: numbe
 export function hostLost(session: Session, entry: DeviceEntry, exit: HostExit): void {
   const { fleet, flags } = session;
   if (session.scheduler.isDone || !fleet.isCurrentHost(exit.device, exit.incarnation)) return;
-  const why = describeDeath(exit.death);
+  // A host killed for its silence: why first (on another node, the cause is its node or the network), then what its launcher saw.
+  const silence = `it sent no heartbeat for ${HEARTBEAT_TIMEOUT_MS / 1000} s (hung, its node down, or the network to it cut) and was given up on`;
+  const why = fleet.wasSilenced(exit.device, exit.incarnation) ? `${silence}: ${describeDeath(exit.death)}` : describeDeath(exit.death);
   let anyReady = false;
   for (let replica = 0; replica < session.slotsPerDevice; replica += 1) {
     const lost = fleet.replica(exit.device, replica);

@@ -134,7 +134,8 @@ function dispatch(session: Session): void {
 function onSignal(session: Session, name: NodeJS.Signals): void {
   const { flags } = session;
   if (flags.draining) {
-    session.view.log(`${name} again: stopping at once`);
+    // Already stopping: the first signal's second press, or a first one while --max-failures stops the run.
+    session.view.log(flags.drainCause === 'signal' ? `${name} again: stopping at once` : `${name}: stopping at once (the run was already stopping: --max-failures was reached)`);
     flags.abortNow = true;
     return;
   }

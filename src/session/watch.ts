@@ -3,7 +3,7 @@
  * heartbeat to its hosts; replicas to add (--workers-per-gpu auto), hosts gone silent, hosts
  * started elsewhere that never checked in, batches past their timeout.
  */
-import { HEARTBEAT_TIMEOUT_MS } from '../workers/fleet.js';
+import { HEARTBEAT_TIMEOUT_MS } from '../workers/liveness.js';
 import { checkInAtTimeout } from './check-in.js';
 import { replicaLost } from './losses.js';
 import type { Session } from './state.js';
@@ -27,8 +27,7 @@ export function onTick(session: Session): void {
   for (const device of fleet.silentHosts(now)) {
     if (scheduler.isDone) break;
     session.warnings.warn(`silent-${device}`, `${session.devices[device]?.device.label}: the device host (pid ${fleet.hostPid(device)}) sent no heartbeat for ${HEARTBEAT_TIMEOUT_MS / 1000} s (hung or stopped); killing it to start it again`);
-    fleet.silenceHandled(device, now); // once: its exit report follows
-    fleet.killHost(device);
+    fleet.killSilentHost(device, now);
   }
   if (config.timeoutSeconds === undefined) return;
   for (const late of scheduler.overdue(now, config.timeoutSeconds * 1000)) {

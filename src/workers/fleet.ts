@@ -2,7 +2,8 @@
  * The run's processes: one device host per device, the replicas under them, and which start
  * ("generation") of each replica is the current one, so that reports from a replica that was
  * already replaced are recognised and dropped. Mechanisms only: when to restart is decided in
- * src/scheduler/restarts.ts, and how a host is started is the launcher's (src/launch/).
+ * src/scheduler/restarts.ts, how a host is started is the launcher's (src/launch/), and whether
+ * a host is alive is its heartbeats' bookkeeping (liveness.ts).
  */
 import type { Device } from '../devices/devices.js';
 import { hostEnvironment, hostLaunchConfig, type HostTemplate } from '../launch/host-config.js';
@@ -10,6 +11,7 @@ import type { HostHandle, Launcher } from '../launch/launcher.js';
 import { heartbeatCommand, shutdownCommand, startCommand, stopMessage, type HostPeer, type ReplicaPeer } from '../transport/messages.js';
 import type { SessionTransport } from '../transport/sockets.js';
 import type { Death } from './death.js';
+import { HEARTBEAT_EVERY_MS, HostLiveness } from './liveness.js';
 
 /** A host's exit, with which start of which device's host it was. */
 export interface HostExit {
@@ -28,19 +30,6 @@ export interface FleetOptions {
   onHostExit: (exit: HostExit) => void;
 }
 
-/**
- * How long either side may say nothing (each sends a heartbeat every second) before the other
- * gives up on it: a silent host is taken for hung; a host that hears nothing stops (control.py).
- */
-export const HEARTBEAT_TIMEOUT_MS = Number(process.env.GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT ?? 30) * 1000;
-/** How often the controller sends each host its heartbeat. */
-const HEARTBEAT_EVERY_MS = 1_000;
-/**
- * A new host imports torch before its first heartbeat: it gets this much longer the first time,
- * unless its handle says otherwise (a host started on another node waits for the start-up timeout).
- */
-const FIRST_HEARTBEAT_ALLOWANCE_MS = 60_000;
-
 interface ReplicaProcess {
   generation: number;
   pid: number | undefined;
@@ -52,9 +41,6 @@ interface ReplicaProcess {
 interface HostEntry {
   host: HostHandle;
   incarnation: number;
-  /** When its last heartbeat came; before the first, when it started plus the allowance. */
-  lastHeard: number;
-  heardOnce: boolean;
   /** The pid its heartbeats carry: the handle's, or else the first heartbeat's (a host started on another node). */
   pid: number | undefined;
   removed: boolean;
@@ -68,8 +54,7 @@ export class Fleet {
    * the slots; a restarted host starts all n again.
    */
   private readonly active = new Map<number, number>();
-  /** Devices whose host sent a heartbeat at least once, in any of its starts. */
-  private readonly checkedIn = new Set<number>();
+  private readonly liveness = new HostLiveness();
   /** How each device's host last ended, as its launcher saw it. */
   private readonly lastDeaths = new Map<number, Death>();
   private lastHeartbeatSent = -Infinity;
@@ -144,8 +129,8 @@ export class Fleet {
       env: hostEnvironment(device, template.threadsPerReplica),
       onOutput: (line) => this.options.onOutput(device, line),
     });
-    const allowance = host.firstHeartbeatAllowanceMs ?? FIRST_HEARTBEAT_ALLOWANCE_MS;
-    this.hosts.set(device.index, { host, incarnation, lastHeard: now + allowance, heardOnce: false, pid: host.pid, removed: false });
+    this.liveness.started(device.index, incarnation, now, host.firstHeartbeatAllowanceMs);
+    this.hosts.set(device.index, { host, incarnation, pid: host.pid, removed: false });
     void host.exited.then((death) => {
       this.lastDeaths.set(device.index, death);
       this.options.onHostExit({ device: device.index, incarnation, death });
@@ -168,7 +153,7 @@ export class Fleet {
 
   /** Has the device's host ever sent a heartbeat (checked in)? */
   hasCheckedIn(device: number): boolean {
-    return this.checkedIn.has(device);
+    return this.liveness.hasCheckedIn(device);
   }
 
   /** How the device's host last ended, if it has. */
@@ -202,11 +187,7 @@ export class Fleet {
    */
   heartbeat(device: number, incarnation: number, pid: number, now: number): void {
     const entry = this.hosts.get(device);
-    if (!entry || entry.incarnation !== incarnation) return;
-    entry.pid ??= pid;
-    entry.lastHeard = entry.heardOnce ? Math.max(entry.lastHeard, now) : now; // the start-up allowance ends here
-    entry.heardOnce = true;
-    this.checkedIn.add(device);
+    if (entry && this.liveness.heard(device, incarnation, now)) entry.pid ??= pid;
   }
 
   /** A host's last message (host_exit): a handle that cannot see its process end learns it here. */
@@ -222,18 +203,9 @@ export class Fleet {
     for (const [device, entry] of this.hosts) if (!entry.removed) this.transport.command(this.hostPeer(device), heartbeatCommand);
   }
 
-  /** Do not report this host as silent again before another full timeout (its kill is under way). */
-  silenceHandled(device: number, now: number): void {
-    const entry = this.hosts.get(device);
-    if (entry) entry.lastHeard = now;
-  }
 
   silentHosts(now: number): number[] {
-    const silent: number[] = [];
-    for (const [device, entry] of this.hosts) {
-      if (!entry.removed && now - entry.lastHeard > HEARTBEAT_TIMEOUT_MS) silent.push(device);
-    }
-    return silent;
+    return this.liveness.silent(now, (device) => this.hosts.get(device)?.removed === false);
   }
 
   killReplica(device: number, replica: number): void {
@@ -241,8 +213,17 @@ export class Fleet {
     if (pid !== undefined) this.hosts.get(device)?.host.killReplica(pid);
   }
 
-  killHost(device: number): void {
-    this.hosts.get(device)?.host.kill();
+  /** Kill a host that went silent; it is not reported as silent again before another full timeout (its exit report follows). */
+  killSilentHost(device: number, now: number): void {
+    const entry = this.hosts.get(device);
+    if (!entry) return;
+    this.liveness.silenced(device, now);
+    entry.host.kill();
+  }
+
+  /** Was this start of the device's host given up on for its silence? */
+  wasSilenced(device: number, incarnation: number): boolean {
+    return this.liveness.wasSilenced(device, incarnation);
   }
 
   /** Take a device out of the run: its host is stopped and its reports are ignored from now on. */

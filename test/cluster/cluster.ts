@@ -77,6 +77,27 @@ export async function setLink(name: string, state: 'up' | 'down'): Promise<void>
   await execa('ip', ['link', 'set', node(name).link, state]);
 }
 
+export interface NodeConnection {
+  /** The remote end, "10.201.0.1:41235" (IPv4-mapped addresses as IPv4). */
+  peer: string;
+  pid: number;
+}
+
+/** The node's established TCP connections (ss in its network namespace), with the pid that owns each. */
+export async function nodeConnections(name: string): Promise<NodeConnection[]> {
+  const { stdout } = await execa('nsenter', [`--net=${node(name).netns}`, '--', 'ss', '-tnpH', 'state', 'established']);
+  const found: NodeConnection[] = [];
+  for (const line of stdout.split('\n')) {
+    // "0 0 10.201.0.11:51234 10.201.0.1:41235 users:(("python3",pid=4242,fd=12),...)"
+    const match = /\S+:\d+\s+(\S+:\d+)\s+users:\(\((.*)\)\)/.exec(line);
+    if (!match) continue;
+    // An IPv4 peer of an IPv6 socket (the hosts set ZeroMQ's ipv6 option) shows as [::ffff:10.201.0.1]:41235.
+    const peer = (match[1] as string).replace(/^\[::ffff:([\d.]+)\]/, '$1');
+    for (const owner of (match[2] as string).matchAll(/pid=(\d+)/g)) found.push({ peer, pid: Number(owner[1]) });
+  }
+  return found;
+}
+
 /** A node's network namespace as /proc/PID/ns/net names it ("net:[4026532177]"). */
 export function nodeNetns(name: string): string {
   return `net:[${statSync(node(name).netns).ino}]`;

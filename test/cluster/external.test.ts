@@ -23,7 +23,7 @@ describe('--launcher external', () => {
     const output = path.join(dir, 'out.jsonl');
     writeFileSync(gate, '');
     const run = startCli(
-      ['--script', WHERE, '--inputs', writeItems(dir, COUNT), '--output', output, '--launcher', 'external', '--ranks', '2', '--gpus', 'cpu', '--batch-size', '4',
+      ['--script', WHERE, '--inputs', writeItems(dir, COUNT), '--output', output, '--launcher', 'external', '--ranks', '2', '--listen', cluster().bridgeAddress, '--gpus', 'cpu', '--batch-size', '4',
         '--opt', `gate=${gate}`, '--opt', `gate_from=${GATE_FROM}`, '--opt', `log=${log}`],
       // A host that stops sending heartbeats is given up on after 10 s instead of 30.
       { env: { GPU_ORCHESTRATE_HEARTBEAT_TIMEOUT: '10' } },
@@ -44,7 +44,7 @@ describe('--launcher external', () => {
       const held = started(log).filter((entry) => entry.device === 'rank0:cpu:0' && entry.value >= GATE_FROM).map((entry) => entry.value);
       for (const { pid } of nodeProcesses(first).filter((found) => found.command.includes('gpu_orchestrate_worker'))) process.kill(pid, 'SIGKILL');
       await rank0;
-      await waitFor(() => /rank0:cpu:0: the device host is gone: it stopped sending heartbeats/.test(run.stderrSoFar()), 'rank 0 to be given up on', 60_000);
+      await waitFor(() => /rank0:cpu:0: it sent no heartbeat for 10 s \(hung, its node down, or the network to it cut\) and was given up on: the device host is gone: it left the run/.test(run.stderrSoFar()), 'rank 0 to be given up on', 60_000);
       rmSync(gate, { force: true });
       const result = await run.done;
       expect(result.exitCode, result.stderr).toBe(0);

@@ -70,11 +70,15 @@ describe("the README's sbatch script", () => {
       for (let polls = 0; polls < 600; polls += 1) {
         const { state, restarts } = await jobState(job);
         if (state === 'PENDING' && restarts === 1 && !released) {
-          // Slurm holds a requeued job for about two minutes (its BeginTime): let it start now.
+          // Slurm holds a requeued job for about two minutes (its BeginTime): let it start now, but
+          // not within the second its first start was killed: slurmd compares a launch's credential
+          // with the kill's revocation at one-second resolution, and refuses a credential made in
+          // the same second ("Job N already killed, do not launch batch job": the job FAILED).
+          await sleep(2_000);
           released = (await execa('scontrol', ['update', `JobId=${job}`, 'StartTime=now'], { env: clusterEnv(), reject: false })).exitCode === 0;
         }
         if (state === 'COMPLETED' || state === 'FAILED' || state === 'CANCELLED') {
-          expect({ state, restarts }).toEqual({ state: 'COMPLETED', restarts: 1 });
+          expect({ state, restarts }, `the job's log:\n${readFileSync(jobLog, 'utf8')}`).toEqual({ state: 'COMPLETED', restarts: 1 });
           break;
         }
         await sleep(500);

@@ -83,11 +83,12 @@ export function started(log: string): { device: string; value: number }[] {
  * Opens the gate once every one of `devices` has started an item (the fixture logs an item before
  * it waits at the gate): then every node has taken part, however fast the first hosts were.
  */
-export async function openGateWhenAllHold(run: { done: Promise<unknown> }, log: string, gate: string, devices: string[]): Promise<void> {
+export async function openGateWhenAllHold(run: { done: Promise<unknown> }, log: string, gate: string, devices: string[], whileHeld?: () => Promise<void>): Promise<void> {
   let ended = false;
   void run.done.finally(() => (ended = true));
   try {
     await waitFor(() => ended || devices.every((device) => started(log).some((entry) => entry.device === device)), `every device (${devices.join(', ')}) to start an item`, 150_000);
+    await whileHeld?.(); // every host is up and busy: what to look at before the run may end
   } finally {
     rmSync(gate, { force: true });
   }

@@ -76,6 +76,27 @@ describe('a careless --output', () => {
   });
 });
 
+describe('an --output inside the --inputs it reads', () => {
+  it('in the inputs folder, or matched by the glob: never an item of its own run nor of its --resume', async () => {
+    for (const [glob, name] of [[false, 'results.jsonl'], [true, 'zz-results']] as const) {
+      const images = path.join(scratchDir(), 'images');
+      mkdirSync(images);
+      for (let index = 0; index < 12; index += 1) writeFileSync(path.join(images, `img-${String(index).padStart(2, '0')}.txt`), `${index}`);
+      const spec = glob ? `${images}/*` : images;
+      const output = path.join(images, name);
+      const args = ['--script', fixture('echo.py'), '--inputs', spec, '--output', output, '--gpus', 'cpu:1', '--batch-size', '4'];
+      const first = await runCli(args);
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(readOutput(output).map((line) => path.basename(line.input as string)).sort(), spec).toEqual(Array.from({ length: 12 }, (_, index) => `img-${String(index).padStart(2, '0')}.txt`));
+      // The resumed run walks the folder again, which now holds the output, its lock and its arrays' file names.
+      const resumed = await runCli([...args, '--resume']);
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      expect(resumed.stderr).toMatch(/nothing to do: every item is already in/);
+      expect(readOutput(output)).toHaveLength(12);
+    }
+  });
+});
+
 describe('unreadable inputs and script', () => {
   it('an --inputs file the user cannot read: exit 2 naming it (not an internal error)', async () => {
     const dir = sharedDir();

@@ -1,9 +1,12 @@
 /** Inputs read as the run consumes them: standard input as it arrives, a bad line where the reading finds it. */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { shellQuote } from '../../src/util/command-line.js';
 import { expectEachIdOnce, expectNoSurvivors } from '../helpers/checks.js';
-import { fixture, jsonlItems, linesSoFar, readOutput, runCli, scratchDir, startCli, waitFor } from '../helpers/cli.js';
+import { BIN, fixture, jsonlItems, linesSoFar, readOutput, runCli, scratchDir, startCli, waitFor } from '../helpers/cli.js';
+import { MARKER_VARIABLE } from '../helpers/processes.js';
 
 describe('inputs read as the run goes', () => {
   it('standard input: results are written while the pipe is still open, in batches of what has arrived', async () => {
@@ -22,6 +25,19 @@ describe('inputs read as the run goes', () => {
     const lines = expectEachIdOnce(output, 5);
     expect(lines.map((line) => (line as unknown as { index: number }).index).sort()).toEqual([0, 1, 2, 3, 4]);
     await expectNoSurvivors(result.marker);
+  });
+
+  it('standard input that is a terminal: it says what it waits for (one item a line, then Ctrl-D), then runs what was typed', async () => {
+    const dir = scratchDir();
+    const output = path.join(dir, 'out.jsonl');
+    const marker = `go-tty-${process.pid}-${Date.now()}`;
+    const command = ['node', BIN, '--script', fixture('echo.py'), '--inputs', '-', '--output', output, '--gpus', 'cpu:1'].map(shellQuote).join(' ');
+    // script(1) gives the command a terminal; what is typed (and Ctrl-D) goes through it.
+    const typed = await execa('script', ['-qec', command, '/dev/null'], { input: 'a.png\nb.png\n\x04', env: { [MARKER_VARIABLE]: marker }, reject: false, timeout: 120_000 });
+    expect(typed.exitCode, typed.stdout).toBe(0);
+    expect(typed.stdout).toContain('reading the items from standard input, which is a terminal: type one a line, then Ctrl-D');
+    expect(readOutput(output).map((line) => line.id).sort()).toEqual(['a.png', 'b.png']);
+    await expectNoSurvivors(marker);
   });
 
   it('a bad line past the start stops the run there (exit 2, file and line named); once fixed, --resume completes the output', async () => {

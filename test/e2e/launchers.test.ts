@@ -16,7 +16,7 @@ describe('--launcher external', () => {
     const items = path.join(dir, 'items.jsonl');
     writeFileSync(items, jsonlItems(60));
     const output = path.join(dir, 'out.jsonl');
-    const run = startCli(['--script', fixture('echo.py'), '--inputs', items, '--output', output, '--launcher', 'external', '--ranks', '2', '--gpus', 'cpu', '--batch-size', '4', '--quiet']);
+    const run = startCli(['--script', fixture('echo.py'), '--inputs', items, '--output', output, '--launcher', 'external', '--ranks', '2', '--listen', '127.0.0.1', '--gpus', 'cpu', '--batch-size', '4', '--quiet']);
     // Even with --quiet: nothing happens until someone runs it.
     await waitFor(() => /with:\n {2}.+\n/.test(run.stderrSoFar()), 'the command that starts a host', 60_000);
     const command = (/with:\n {2}(.+)\n/.exec(run.stderrSoFar()) as RegExpExecArray)[1] as string;
@@ -51,9 +51,9 @@ describe('--launcher slurm and ssh, planned here', () => {
     const dir = scratchDir('go-ssh-plan-');
     writeFileSync(path.join(dir, 'items.jsonl'), jsonlItems(3));
     writeFileSync(path.join(dir, 'hosts.txt'), 'gpu-a slots=2\nme@gpu-b slots=1\n');
-    const result = await runCli(['--script', fixture('echo.py'), '--inputs', path.join(dir, 'items.jsonl'), '--output', path.join(dir, 'out.jsonl'), '--launcher', 'ssh', '--hosts', path.join(dir, 'hosts.txt'), '--dry-run']);
+    const result = await runCli(['--script', fixture('echo.py'), '--inputs', path.join(dir, 'items.jsonl'), '--output', path.join(dir, 'out.jsonl'), '--launcher', 'ssh', '--hosts', path.join(dir, 'hosts.txt'), '--listen', '10.9.8.7', '--dry-run']);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/launcher: ssh \(.*hosts\.txt\)\ndevices: {2}3\n {2}gpu-a:cuda:0 .*CUDA_VISIBLE_DEVICES="0"\n {2}gpu-a:cuda:1 .*CUDA_VISIBLE_DEVICES="1"\n {2}gpu-b:cuda:0 /);
+    expect(result.stdout).toMatch(/launcher: ssh \(.*hosts\.txt\)\nlisten: {3}tcp:\/\/10\.9\.8\.7 \(CURVE\); hosts connect to 10\.9\.8\.7\ndevices: {2}3\n {2}gpu-a:cuda:0 .*CUDA_VISIBLE_DEVICES="0"\n {2}gpu-a:cuda:1 .*CUDA_VISIBLE_DEVICES="1"\n {2}gpu-b:cuda:0 /);
     expect(result.stderr).toMatch(/ssh: 3 device host\(s\) on gpu-a, gpu-b, started over ssh/);
   });
 });

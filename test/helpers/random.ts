@@ -1,16 +1,7 @@
-/** A small seeded PRNG (mulberry32): a test that picks at random can be replayed from its seed. */
+/** A seeded PRNG (mulberry32, the benchmarks' one): a test that picks at random can be replayed from its seed. */
 import { randomInt } from 'node:crypto';
 
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../bench/lib/inputs.js';
 
 /** The seed to use: the variable `name` when set (to replay a failure), else a fresh one. */
 export function seedFrom(name: string): number {

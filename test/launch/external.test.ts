@@ -7,7 +7,7 @@ import { rankDevices } from '../../src/launch/node-devices.js';
 import { describeDeath } from '../../src/workers/death.js';
 
 const template = { python: 'python3', script: '/shared/detect.py', options: {}, threadsPerReplica: 2, slotsPerDevice: 1, heartbeatTimeoutMs: 30_000 };
-const access = { endpoint: 'ipc:///run/controller' };
+const access = { endpoint: 'ipc:///run/controller', curve: undefined };
 
 describe('--launcher external', () => {
   it("prints one command for every rank, naming the join folder but no host's config", () => {
@@ -48,7 +48,7 @@ describe('--launcher external', () => {
       const silent = launcher.start(spec);
       expect(silent.ownProcess).toBe(false);
       silent.kill();
-      expect(describeDeath(await silent.exited)).toMatch(/stopped sending heartbeats.*joins in its place/);
+      expect(describeDeath(await silent.exited)).toMatch(/it left the run, or lost its way to the controller; a host started again with its rank joins in its place/);
       const leaving = launcher.start(spec);
       let settled = false;
       void leaving.exited.then(() => (settled = true));

@@ -7,7 +7,7 @@ import { cpusPerHost, srunArguments, srunEnvironment } from '../../src/launch/sr
 
 const gpu = (node: string, local: number, index: number): Device => onNode(node, { index, label: `cuda:${local}`, kind: 'cuda', visibleDevices: String(local) });
 const template = { python: 'python3', script: '/shared/detect.py', options: {}, threadsPerReplica: 4, slotsPerDevice: 1, heartbeatTimeoutMs: 30_000 };
-const access = { endpoint: 'ipc:///run/controller' };
+const access = { endpoint: 'ipc:///run/controller', curve: undefined };
 
 describe('the srun step of a device host', () => {
   it('is one task on its node, with only what it asks for and the job memory shared', () => {

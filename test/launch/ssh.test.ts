@@ -5,7 +5,7 @@ import { SSH_OPTIONS, sshRemoteCommand, sshStdinLine } from '../../src/launch/ss
 
 const device = { index: 1, label: 'gpu-b:cuda:0', kind: 'cuda' as const, visibleDevices: '0', node: 'gpu-b' };
 const template = { python: '/opt/env/bin/python', script: "/shared/it's here/detect.py", options: { weights: 'a b' }, threadsPerReplica: 2, slotsPerDevice: 1, heartbeatTimeoutMs: 30_000 };
-const access = { endpoint: 'ipc:///r/controller' };
+const access = { endpoint: 'ipc:///r/controller', curve: undefined };
 const config = hostLaunchConfig(template, { device: device, incarnation: 0, generations: [0] }, access);
 
 describe('a device host over ssh', () => {
@@ -14,7 +14,7 @@ describe('a device host over ssh', () => {
   });
 
   it('runs in the controller\'s folder, with only where our package is on the command line (no config: it holds the keys)', async () => {
-    const command = sshRemoteCommand({ python: template.python, config }, '/shared/my run');
+    const command = sshRemoteCommand({ python: template.python }, '/shared/my run');
     expect(command.startsWith("cd '/shared/my run' && exec env PYTHONPATH=")).toBe(true);
     expect(command).not.toMatch(/CUDA_VISIBLE_DEVICES|OMP_NUM_THREADS/);
     // A POSIX shell reads it back into the same words: the config survives quotes and spaces.

@@ -24,7 +24,7 @@ function readCommand(line: string): { name: string; properties: Record<string, s
 }
 
 function failed(id: string, message: string): OutputRecord {
-  return { id, input: id, ok: false, error: { type: 'ValueError', message, traceback: `Traceback (most recent call last):\n  File "detect.py", line 3, in infer\nValueError: ${message}` }, device: 'cpu:0', replica: 0, attempts: 1, duration: 0.1 };
+  return { id, index: 0, input: id, ok: false, error: { type: 'ValueError', message, traceback: `Traceback (most recent call last):\n  File "detect.py", line 3, in infer\nValueError: ${message}` }, device: 'cpu:0', replica: 0, attempts: 1, duration: 0.1 };
 }
 
 describe('GitHub Actions workflow commands', () => {

@@ -16,8 +16,8 @@ const config = { script: '/repo/detect.py', inputs: 'tests/smoke/inputs/', outpu
 
 function line(id: string, ok: boolean, device = 'cpu:0', message = `cannot decode ${id}`): OutputRecord {
   return ok
-    ? { id, input: id, ok, result: 1, device, replica: 0, attempts: 1, duration: 0.25 }
-    : { id, input: id, ok, error: { type: 'ValueError', message, traceback: `Traceback (most recent call last):\nValueError: ${message}` }, device, replica: 0, attempts: 1, duration: 0.5 };
+    ? { id, index: 0, input: id, ok, result: 1, device, replica: 0, attempts: 1, duration: 0.25 }
+    : { id, index: 0, input: id, ok, error: { type: 'ValueError', message, traceback: `Traceback (most recent call last):\nValueError: ${message}` }, device, replica: 0, attempts: 1, duration: 0.5 };
 }
 
 /** A record of a run over two devices: `ok` items fine, `failed` failed, alternating devices. */

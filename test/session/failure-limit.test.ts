@@ -51,6 +51,25 @@ describe('--max-failures', () => {
     expect(record.okCount).toBe(2);
   });
 
+  it('Ctrl-C while the limit stops the run: stopping at once, said as such (not "SIGINT again"), and still exit 1', async () => {
+    const h = harness({ devices: 1, replicas: 1, items: 40, batchSize: 2, prefetch: 2 });
+    current = h;
+    h.setup.config.maxFailures = 1;
+    const done = runSession(h.setup, h.ports);
+    await settle();
+    h.transport.emit({ kind: 'heartbeat', device: 0, pid: h.launcher.host(0).pid });
+    h.transport.emit({ kind: 'ready', device: 0, replica: 0, pid: 5000, generation: 0 });
+    await settle();
+    answer(h, 0, false); // past the limit, with batch 1 in flight
+    await settle();
+    h.signal('SIGINT');
+    expect(await done).toBe(1);
+    const said = h.stderr.join('');
+    expect(said).toMatch(/SIGINT: stopping at once \(the run was already stopping: --max-failures was reached\)/);
+    expect(said).not.toMatch(/SIGINT again/);
+    expect(h.output()).toHaveLength(2); // the batch in flight was cut
+  });
+
   it('under the limit the run goes to its end: every item written, exit 1 for the failures', async () => {
     const h = harness({ devices: 1, replicas: 1, items: 8, batchSize: 2, prefetch: 1 });
     current = h;

@@ -110,7 +110,11 @@ describe('hosts on other nodes', () => {
       h.clock.tick();
     }
     await settle();
-    expect(h.stderr.join('')).toMatch(/gpo-n1:cpu:0: the device host \(pid 100\) sent no heartbeat for 30 s/);
+    expect(h.stderr.join('')).toMatch(/gpo-n1:cpu:0: the device host \(pid 100\) sent no heartbeat for 20 s/);
+    h.clock.advance(1_000); // its exit settles
+    await settle();
+    // Its loss says why first (silence: on another node, the node or the network), then what srun saw.
+    expect(h.stderr.join('')).toMatch(/gpo-n1:cpu:0: it sent no heartbeat for 20 s \(hung, its node down, or the network to it cut\) and was given up on: the device host on gpo-n1 is gone: its srun was killed by SIGKILL/);
     h.signal('SIGINT');
     h.signal('SIGINT');
     await done;
@@ -184,7 +188,7 @@ describe('draining with hosts on other nodes', () => {
     }
     launcher.host(1).end('its srun exited with code 137 after: srun: forcing job termination', 137);
     await settle();
-    h.clock.advance(1_000); // the exit settles; far less than the 30 s grace
+    h.clock.advance(1_000); // the exit settles; far less than the heartbeat timeout
     await settle();
     expect(await done).toBe(130);
     const written = new Set(h.output().map((line) => line.id));
