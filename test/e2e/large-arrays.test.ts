@@ -18,7 +18,7 @@ describe('large arrays', () => {
     const dir = scratchDir();
     const inputs = itemsFile(dir, 40);
     const outputs = [path.join(dir, 'a.jsonl'), path.join(dir, 'b.jsonl')];
-    for (const [output, gpus, batch] of [[outputs[0], 'cpu:2', '4'], [outputs[1], 'cpu:1', '1']] as const) {
+    for (const [output, gpus, batch] of [[outputs[0] as string, 'cpu:2', '4'], [outputs[1] as string, 'cpu:1', '1']] as const) {
       const result = await runCli(['--script', fixture('arrays_of.py'), '--inputs', inputs, '--output', output, '--gpus', gpus, '--batch-size', batch, '--opt', `bytes=${BYTES}`]);
       expect(result.exitCode, result.stderr).toBe(0);
       await expectNoSurvivors(result.marker);

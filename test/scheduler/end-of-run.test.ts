@@ -3,7 +3,8 @@
  * waiting unstarted behind another replica's running one is taken back for a replica with none.
  */
 import { describe, expect, it } from 'vitest';
-import { Scheduler, type Assignment } from '../../src/scheduler/scheduler.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import type { Assignment } from '../../src/scheduler/settlement.js';
 
 function scheduler(total: number, batchSize: number, prefetch: number, replicas: [number, number][], ready = replicas): Scheduler {
   const made = new Scheduler(total, { batchSize, prefetch, retries: 2 });

@@ -1,7 +1,8 @@
 /** Which waiting batch is asked back, for whom, and what its return does to the books. */
 import { describe, expect, it } from 'vitest';
 import type { BatchBook, ReplicaBook, ReplicaState } from '../../src/scheduler/books.js';
-import { Scheduler, type Assignment } from '../../src/scheduler/scheduler.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import type { Assignment } from '../../src/scheduler/settlement.js';
 import { chooseTakeBacks } from '../../src/scheduler/take-back.js';
 
 /** Replicas holding batches of the given sizes (the first runs, the rest wait). */

@@ -40,7 +40,7 @@ function answer(h: Harness, batch: number): void {
 }
 
 /** Answers every batch sent and not yet answered, until nothing new is sent. */
-async function answerEverything(h: Harness, skip: (batch: { device: number; replica: number }) => boolean = () => false): Promise<void> {
+async function answerEverything(h: Harness, skip: (batch: { device: number; replica: number; batch: number }) => boolean = () => false): Promise<void> {
   for (;;) {
     await settle();
     const open = h.transport.batches().filter((entry) => !answered.get(h)?.has(entry.batch) && !skip(entry));
