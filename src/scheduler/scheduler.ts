@@ -16,7 +16,7 @@
 import { DeviceBatchSizes } from './batch-size.js';
 import { creditOf, measure } from './credit.js';
 import type { BatchBook, ReplicaBook } from './books.js';
-import { chooseTakeBacks, type TakeBack } from './take-back.js';
+import { chooseTakeBacks, waitingTakeBacks, type TakeBack } from './take-back.js';
 import { overdueBatches, type Overdue } from './timeouts.js';
 import { WorkQueue } from './work-queue.js';
 import { afterLoss, afterOutOfMemory, cameBack, ItemHistories, mayRetryOn, type Exhausted, type LossCause } from './retry-policy.js';
@@ -278,6 +278,11 @@ export class Scheduler {
    */
   takeBacks(): TakeBack[] {
     return this.queue.inputEnded ? chooseTakeBacks(this.order, this.batches) : [];
+  }
+
+  /** The run drains: every batch waiting behind a running one, to ask back (take-back.ts). */
+  drainTakeBacks(): TakeBack[] {
+    return waitingTakeBacks(this.order, this.batches);
   }
 
   /** The replica confirmed it gave the batch back unstarted: its items go first in line again. */

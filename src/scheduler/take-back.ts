@@ -32,3 +32,21 @@ export function chooseTakeBacks(books: readonly ReplicaBook[], batches: Readonly
   }
   return chosen;
 }
+
+/**
+ * When the run drains (Ctrl-C, --max-failures): every batch waiting behind a replica's running
+ * one is asked back. Its replica gives back those it has not started, so the drain waits only for
+ * what is running, and their items are left for --resume instead of being run during the grace.
+ */
+export function waitingTakeBacks(books: readonly ReplicaBook[], batches: ReadonlyMap<number, BatchBook>): TakeBack[] {
+  const chosen: TakeBack[] = [];
+  for (const book of books) {
+    for (const batch of book.inFlight.slice(1)) {
+      const booked = batches.get(batch);
+      if (!booked || booked.takingBack) continue;
+      booked.takingBack = true;
+      chosen.push({ device: book.device, replica: book.replica, batch });
+    }
+  }
+  return chosen;
+}

@@ -174,6 +174,22 @@ describe('session with fake hosts', () => {
     expect(h.transport.sent.filter((entry) => entry.message.kind === 'stop')).toHaveLength(1);
   });
 
+  it('Ctrl-C: a batch waiting behind the running one is asked back; given back unstarted, the run ends with the running one, its items left for --resume', async () => {
+    const { h, done } = start({ devices: 1, replicas: 1, items: 20, batchSize: 2, prefetch: 2 });
+    await settle();
+    readyAll(h, 1, 1);
+    await settle();
+    const [running, waiting] = h.transport.batches() as [{ batch: number; inputs: unknown[] }, { batch: number }];
+    h.signal('SIGINT');
+    await settle();
+    expect(h.transport.takenBack).toEqual([{ device: 0, replica: 0, batch: waiting.batch }]); // not the running one
+    h.transport.emit({ kind: 'taken_back', device: 0, replica: 0, batch: waiting.batch });
+    answer(h, running.batch);
+    expect(await done).toBe(130); // without waiting for the batch that was given back
+    expect(ids(h.output())).toEqual(running.inputs.map((input) => `item-${input}`).sort());
+    expect(h.stderr.join('')).toMatch(/interrupted: 2 of 20 items are in .*out\.jsonl/);
+  });
+
   it('a write that fails (/dev/full: ENOSPC) stops the run: hosts terminated (no clean stop), nothing handed out after it, exit 74 naming the file, the error, what is safe and how to resume', async () => {
     const h = harness({ devices: 1, replicas: 1, items: 20, batchSize: 2, prefetch: 2 });
     current = h;
