@@ -79,7 +79,7 @@ export function buildCli(version: string, handlers: CliHandlers): Command {
     .option('--dry-run', 'print the devices, replicas and item count, start nothing')
     .option('--quiet', 'errors only: no progress, summary, notices or warnings')
     .option('--verbose', "show the script's own output and full tracebacks")
-    .addOption(new Option('--listen <host[:port]>', 'device hosts connect over TCP, encrypted and admitted with keys made for the run (CURVE), to this address of this machine; one port (0 or none: any free port). Default: ipc on this machine').env('GPU_ORCHESTRATE_LISTEN'))
+    .addOption(new Option('--listen <host[:port]>', 'device hosts connect over TCP, encrypted and admitted with keys made for the run (CURVE), to this address of this machine; one port (0 or none: any free port). Default: ipc on this machine; with --launcher slurm or ssh, this machine\'s address on the route to the nodes; --launcher external requires it').env('GPU_ORCHESTRATE_LISTEN'))
     .option('--advertise <host>', 'with --listen: the name or address device hosts connect to, when it is not the one listened on (0.0.0.0, or a machine with several networks)')
     .option('--max-failures <n>', 'stop as Ctrl-C does (no new work, running batches finish, the output resumable) once n items have failed; exit 1')
     .option('--fail-fast', 'the same as --max-failures 1')
