@@ -179,7 +179,8 @@ describe('session with fake hosts', () => {
     await settle();
     readyAll(h, 1, 1);
     await settle();
-    const [running, waiting] = h.transport.batches() as [{ batch: number; inputs: unknown[] }, { batch: number }];
+    const [running, waiting] = h.transport.batches();
+    if (!running || !waiting) throw new Error('the replica should hold two batches (--prefetch 2)');
     h.signal('SIGINT');
     await settle();
     expect(h.transport.takenBack).toEqual([{ device: 0, replica: 0, batch: waiting.batch }]); // not the running one
