@@ -12,6 +12,7 @@ import { heartbeatCommand, shutdownCommand, startCommand, stopMessage, type Host
 import type { SessionTransport } from '../transport/sockets.js';
 import type { Death } from './death.js';
 import { HEARTBEAT_EVERY_MS, HostLiveness } from './liveness.js';
+import { stopFleet, type StopMode } from './stop-fleet.js';
 
 /** A host's exit, with which start of which device's host it was. */
 export interface HostExit {
@@ -240,38 +241,21 @@ export class Fleet {
     return this.hosts.get(device)?.removed ?? false;
   }
 
-  /**
-   * Stop everything. Clean: tell each replica to stop and each host to exit once its replicas
-   * have, then SIGTERM whatever is left after `timeoutMs`. Otherwise SIGTERM at once, or SIGKILL
-   * with `kill` (a second Ctrl-C).
-   */
-  async stopAll(mode: 'clean' | 'terminate' | 'kill', timeoutMs: number, now: number): Promise<void> {
-    const hosts = [...this.hosts.values()].map((entry) => entry.host);
-    if (mode === 'clean') {
-      for (const device of this.devices) {
-        for (let replica = 0; replica < this.activeReplicas(device.index); replica += 1) this.transport.trySend(this.replicaPeer(device.index, replica), stopMessage);
-        this.transport.command(this.hostPeer(device.index), shutdownCommand);
-      }
+  /** The hosts of every start still tracked, by device: what stopping the run waits for (stop-fleet.ts). */
+  hostHandles(): Map<number, HostHandle> {
+    return new Map([...this.hosts].map(([device, entry]) => [device, entry.host]));
+  }
+
+  /** The clean way to stop: each replica is told to stop, each host to exit once its replicas have. */
+  askToStop(): void {
+    for (const device of this.devices) {
+      for (let replica = 0; replica < this.activeReplicas(device.index); replica += 1) this.transport.trySend(this.replicaPeer(device.index, replica), stopMessage);
+      this.transport.command(this.hostPeer(device.index), shutdownCommand);
     }
-    // A host that someone else started is told to shut down; it is gone when it says so (hostLeft).
-    if (mode === 'clean') for (const host of hosts) if (host.ownProcess === false) host.stop();
-    const exited = Promise.all(hosts.map((host) => host.exited));
-    // A host that has gone silent cannot stop cleanly: do not wait for it.
-    const silent = new Set(this.silentHosts(now));
-    for (const [device, entry] of this.hosts) if (silent.has(device)) entry.host.kill();
-    if (mode === 'kill') for (const host of hosts) host.kill();
-    else if (mode === 'terminate') for (const host of hosts) host.stop();
-    // The session's ticks have stopped: hosts still stopping must not take the controller for gone.
-    const beating = setInterval(() => this.heartbeatHosts(Date.now()), HEARTBEAT_EVERY_MS);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), timeoutMs);
-    });
-    if ((await Promise.race([exited, late])) === 'late') {
-      for (const host of hosts) host.stop();
-    }
-    clearTimeout(timer);
-    await exited;
-    clearInterval(beating);
+  }
+
+  /** Stop everything (stop-fleet.ts). */
+  stopAll(mode: StopMode, timeoutMs: number, now: number): Promise<void> {
+    return stopFleet(this, mode, timeoutMs, now);
   }
 }
